@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensureTools } from "./ensure-tools.mjs";
 
 const args = process.argv.slice(2);
 const unitOnly = args.includes("--unit");
@@ -19,6 +20,7 @@ function findTests(dir) {
   return out;
 }
 
+if (!unitOnly) ensureTools();
 const roots = unitOnly ? ["src"] : ["src", "test"];
 const files = roots
   .flatMap(findTests)

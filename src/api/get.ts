@@ -1,0 +1,19 @@
+/**
+ * `get`: the local path of an image, or the manifest URL of a remote record.
+ *
+ * @example
+ * ```ts
+ * get(ctx, "nvidia/caffe2:17.10"); // "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10"
+ * ```
+ */
+import { SregistryError } from "../util/errors.js";
+import type { Context } from "./context.js";
+import { findContainer } from "./lookup.js";
+
+export function get(ctx: Context, query: string): string {
+  const row = findContainer(ctx.catalog(), query);
+  if (!row) throw new SregistryError(`image ${query} not found in database`, { code: "NOT_FOUND" });
+  const location = row.image ?? row.url;
+  if (!location) throw new SregistryError(`No storage file found for ${query}`, { code: "NOT_FOUND" });
+  return location;
+}

@@ -1,0 +1,20 @@
+/** `sregistry record <image>`: manifests and config into the catalog, no layers. */
+import type { Command } from "commander";
+import { resolveClientName } from "../../config/backend.js";
+import { record } from "../../api/record.js";
+import type { CliRuntime } from "../runtime.js";
+
+export function registerRecord(program: Command, rt: CliRuntime): void {
+  program
+    .command("record")
+    .description("record an image's manifests and config in the catalog, without downloading layers")
+    .argument("<image>", "image uri, e.g. nvidia://caffe2:17.10 or docker://ubuntu:22.04")
+    .option("--json", "print the new or updated row as JSON")
+    .addHelpText("after", "\nExample:\n  SREGISTRY_CLIENT=nvidia sregistry record caffe2:17.10")
+    .action(async (image: string, options: { json?: boolean }) => {
+      const ctx = rt.context();
+      rt.announce(resolveClientName(image, ctx.settings).client);
+      const result = await record(ctx, image);
+      if (options.json) rt.printJson({ created: result.created, uri: result.uri, row: result.row });
+    });
+}

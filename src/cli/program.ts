@@ -1,0 +1,81 @@
+/**
+ * The command-line program: global flags, the command list, and the one place where errors
+ * become a single `ERROR ...` line and an exit status.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(["images"], { env: process.env, stdout: process.stdout, stderr: process.stderr });
+ * ```
+ */
+import { Command, CommanderError } from "commander";
+import { SregistryError } from "../util/errors.js";
+import { redact } from "../util/redact.js";
+import { VERSION } from "../version.js";
+import { COMMANDS } from "./commands/index.js";
+import { CliRuntime, type CliStreams } from "./runtime.js";
+
+const BANNER = `Singularity Registry Global Client v${VERSION}`;
+
+function buildProgram(rt: CliRuntime): Command {
+  const program = new Command("sregistry")
+    .description(BANNER)
+    .option("--debug", "print debug messages (MESSAGELEVEL=DEBUG)")
+    .option("--quiet", "do not print the client/database announcement line")
+    .option("--version", "print the version and exit")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => rt.stdout.write(text),
+      writeErr: (text) => rt.stderr.write(text),
+      outputError: (text, write) => write(`ERROR ${text.replace(/^error:\s*/i, "").trim()}\n`),
+    })
+    .hook("preAction", (command) => {
+      const flags = command.optsWithGlobals() as { debug?: boolean; quiet?: boolean };
+      rt.flags = { debug: Boolean(flags.debug), quiet: Boolean(flags.quiet) };
+    });
+  for (const register of COMMANDS) register(program, rt);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit status. */
+export async function runCli(argv: string[], streams: CliStreams): Promise<number> {
+  const rt = new CliRuntime(streams);
+  const program = buildProgram(rt);
+  if (argv.length === 0) {
+    rt.print(BANNER);
+    rt.stdout.write(program.helpInformation());
+    return 0;
+  }
+  if (argv[0] === "--version") {
+    rt.print(VERSION);
+    return 0;
+  }
+  rt.flags = { debug: argv.includes("--debug"), quiet: argv.includes("--quiet") };
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    return reportError(err, rt);
+  } finally {
+    rt.close();
+  }
+}
+
+function reportError(err: unknown, rt: CliRuntime): number {
+  if (err instanceof CommanderError) {
+    const ok = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(err.code);
+    return ok ? 0 : err.exitCode || 1;
+  }
+  if (err instanceof SregistryError) {
+    rt.stderr.write(redact(`ERROR ${err.message}`) + "\n");
+    if (rt.flags.debug && err.cause) rt.stderr.write(redact(`DEBUG cause: ${describe(err.cause)}`) + "\n");
+    return err.exitCode;
+  }
+  rt.stderr.write(redact(`ERROR ${describe(err).split("\n")[0]}`) + "\n");
+  if (rt.flags.debug && err instanceof Error && err.stack) rt.stderr.write(redact(err.stack) + "\n");
+  return 1;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
+}

@@ -1,0 +1,80 @@
+/**
+ * What every command handler gets: the output streams, the global flags, a lazily built API
+ * context, and the original's announcement line.
+ *
+ * @example
+ * ```ts
+ * const rt = new CliRuntime({ env: process.env, stdout: process.stdout, stderr: process.stderr });
+ * rt.announce("nvidia"); // "[client|nvidia] [database|sqlite:////root/.singularity/sregistry.db]"
+ * ```
+ */
+import { Context } from "../api/context.js";
+import { Logger, LEVELS, parseMessageLevel, type Writer } from "../util/log.js";
+
+export interface CliStreams {
+  env: NodeJS.ProcessEnv;
+  stdout: Writer & { isTTY?: boolean };
+  stderr: Writer & { isTTY?: boolean };
+}
+
+export interface GlobalFlags {
+  debug: boolean;
+  quiet: boolean;
+}
+
+export class CliRuntime {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: CliStreams["stdout"];
+  readonly stderr: CliStreams["stderr"];
+  flags: GlobalFlags = { debug: false, quiet: false };
+  private ctx: Context | undefined;
+  private loggerInstance: Logger | undefined;
+
+  constructor(streams: CliStreams) {
+    this.env = streams.env;
+    this.stdout = streams.stdout;
+    this.stderr = streams.stderr;
+  }
+
+  /** The logger: MESSAGELEVEL, raised to DEBUG by `--debug`. */
+  get logger(): Logger {
+    this.loggerInstance ??= new Logger({
+      level: this.flags.debug ? LEVELS.DEBUG : parseMessageLevel(this.env.MESSAGELEVEL),
+      stdout: this.stdout,
+      stderr: this.stderr,
+    });
+    return this.loggerInstance;
+  }
+
+  context(): Context {
+    this.ctx ??= new Context({ env: this.env, logger: this.logger });
+    return this.ctx;
+  }
+
+  /** Plain stdout line (not through the logger, like the original's print()). */
+  print(text: string): void {
+    this.stdout.write(text + "\n");
+  }
+
+  printJson(value: unknown): void {
+    this.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  }
+
+  /** `[client|NAME] [database|URL]` on stdout, unless --quiet. */
+  announce(clientName: string): void {
+    if (this.flags.quiet) return;
+    this.logger.info(`[client|${clientName}] [database|${this.context().databaseUrl()}]`);
+  }
+
+  /** Colour only on a terminal, unless SINGULARITY_COLORIZE says otherwise. */
+  get color(): boolean {
+    const forced = this.env.SINGULARITY_COLORIZE?.toLowerCase();
+    if (forced && ["yes", "true", "t", "1", "y"].includes(forced)) return true;
+    if (forced && ["no", "false", "f", "0", "n"].includes(forced)) return false;
+    return Boolean(this.stdout.isTTY);
+  }
+
+  close(): void {
+    this.ctx?.close();
+  }
+}

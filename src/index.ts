@@ -1,0 +1,21 @@
+/**
+ * sregistry as a library: every command of the CLI is a typed function here.
+ *
+ * @example
+ * ```ts
+ * import { Sregistry } from "sregistry";
+ * const client = new Sregistry({ env: { ...process.env, SREGISTRY_CLIENT: "nvidia" } });
+ * await client.record("caffe2:17.10");
+ * console.log(client.get("nvidia/caffe2:17.10"));
+ * client.close();
+ * ```
+ */
+export { Sregistry, type SregistryOptions } from "./api/sregistry.js";
+export { Context, type ContextOptions } from "./api/context.js";
+export { SregistryError } from "./util/errors.js";
+export { Logger, LEVELS, parseMessageLevel } from "./util/log.js";
+export type { Settings, BackendSettings } from "./config/types.js";
+export type { ContainerRow } from "./catalog/catalog.js";
+export type { RecordResult } from "./api/record.js";
+export type { InspectResult } from "./api/inspect.js";
+export { VERSION } from "./version.js";
