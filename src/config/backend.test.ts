@@ -220,7 +220,7 @@ test("persistBackendSecrets writes an env token under nvidia with mode 0600, onc
   const path = join(dir, "persist", ".sregistry");
   writeSecrets(path, { SREGISTRY_CLIENT: "nvidia", hub: { base: "x" } });
   const env = { SREGISTRY_NVIDIA_TOKEN: TOKEN };
-  assert.equal(persistBackendSecrets("nvidia", env, path), true);
+  assert.equal(persistBackendSecrets({ name: "nvidia" }, { clientSecretsPath: path }, env), true);
   assert.deepEqual(readSecrets(path), {
     SREGISTRY_CLIENT: "nvidia",
     hub: { base: "x" },
@@ -228,9 +228,16 @@ test("persistBackendSecrets writes an env token under nvidia with mode 0600, onc
   });
   assert.equal(statSync(path).mode & 0o777, 0o600);
   const before = statSync(path).mtimeMs;
-  assert.equal(persistBackendSecrets("nvidia", env, path), false);
+  assert.equal(persistBackendSecrets({ name: "nvidia" }, { clientSecretsPath: path }, env), false);
   assert.equal(statSync(path).mtimeMs, before);
-  assert.equal(persistBackendSecrets("nvidia", { ...env, SREGISTRY_NVIDIA_USERNAME: "bot" }, path), true);
+  assert.equal(
+    persistBackendSecrets(
+      { name: "nvidia" },
+      { clientSecretsPath: path },
+      { ...env, SREGISTRY_NVIDIA_USERNAME: "bot" },
+    ),
+    true,
+  );
   assert.deepEqual(JSON.parse(readFileSync(path, "utf8")).nvidia, {
     SREGISTRY_NVIDIA_TOKEN: TOKEN,
     SREGISTRY_NVIDIA_USERNAME: "bot",
@@ -240,8 +247,15 @@ test("persistBackendSecrets writes an env token under nvidia with mode 0600, onc
 
 test("persistBackendSecrets: nothing in env, or another client → no write", () => {
   const path = join(dir, "persist-none", ".sregistry");
-  assert.equal(persistBackendSecrets("nvidia", {}, path), false);
-  assert.equal(persistBackendSecrets("docker", { SREGISTRY_DOCKERHUB_PASSWORD: "x" }, path), false);
+  assert.equal(persistBackendSecrets({ name: "nvidia" }, { clientSecretsPath: path }, {}), false);
+  assert.equal(
+    persistBackendSecrets(
+      { name: "docker" },
+      { clientSecretsPath: path },
+      { SREGISTRY_DOCKERHUB_PASSWORD: "x" },
+    ),
+    false,
+  );
   assert.throws(() => statSync(path), /ENOENT/);
 });
 

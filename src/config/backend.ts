@@ -19,7 +19,7 @@
  * const { client, image } = resolveClientName("nvidia://tensorflow:17.11", settings);
  * const backend = backendSettings(client, settings, process.env, secrets);
  * backend.registry; // "nvcr.io"
- * persistBackendSecrets(client, process.env, settings.clientSecretsPath);
+ * persistBackendSecrets(backend, settings, process.env);
  * ```
  */
 import { statSync } from "node:fs";
@@ -180,21 +180,27 @@ const PERSISTED: Record<string, readonly string[]> = {
 };
 
 /**
- * Copies the client's credentials given in the environment into `secrets[client]` (file 0600),
- * like the original's `_get_and_update_setting`; writes only when something changed.
- * Returns true when the file was written.
+ * Copies the backend's credentials given in the environment into `secrets[<backend>]` of the
+ * settings' secrets file (mode 0600), like the original's `_get_and_update_setting`; writes only
+ * when something changed. Returns true when the file was written.
  */
-export function persistBackendSecrets(client: string, env: NodeJS.ProcessEnv, secretsPath: string): boolean {
-  const names = PERSISTED[normaliseClientName(client)] ?? [];
-  const fromEnv = names.flatMap((name) => {
+export function persistBackendSecrets(
+  backend: Pick<BackendSettings, "name">,
+  settings: Pick<Settings, "clientSecretsPath">,
+  env: NodeJS.ProcessEnv,
+): boolean {
+  const section = backend.name;
+  const fromEnv = (PERSISTED[section] ?? []).flatMap((name) => {
     const value = env[name];
     return value !== undefined && value.trim() !== "" ? [[name, value] as const] : [];
   });
   if (fromEnv.length === 0) return false;
-  const section = normaliseClientName(client);
-  const current = readSecrets(secretsPath);
+  const current = readSecrets(settings.clientSecretsPath);
   const stored = backendSection(current, section);
   if (fromEnv.every(([name, value]) => stored[name] === value)) return false;
-  writeSecrets(secretsPath, { ...current, [section]: { ...stored, ...Object.fromEntries(fromEnv) } });
+  writeSecrets(settings.clientSecretsPath, {
+    ...current,
+    [section]: { ...stored, ...Object.fromEntries(fromEnv) },
+  });
   return true;
 }
