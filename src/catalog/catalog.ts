@@ -1,0 +1,321 @@
+/**
+ * The local catalog: typed access to the original's `collection` and `container` tables.
+ *
+ * Semantics follow the original tool (see the compat notes): `getContainer` without a version returns
+ * the first row in the unique index's order (client, then version); `listContainers` matches
+ * `name == q OR tag LIKE %q% OR uri LIKE %q% OR name LIKE %q%`; `upsertContainer` updates the row with
+ * the same collection/name/tag/version (whatever its client) and merges `metrics`, else inserts.
+ * Every write runs in a `BEGIN IMMEDIATE` transaction so concurrent processes queue on the busy
+ * timeout instead of failing with "database is locked". Open one with `openCatalog` (database.ts).
+ *
+ * @example
+ * ```ts
+ * const catalog = openCatalog("/home/me/.singularity/sregistry.db");
+ * const { row, created } = catalog.upsertContainer({
+ *   collection: "library", name: "busybox", tag: "latest", version: "77c5…", client: "docker",
+ *   image: "/home/me/.singularity/shub/library/busybox/latest@77c5….sif", url: null, metrics: {},
+ * });
+ * catalog.getContainer({ collection: "library", name: "busybox", tag: "latest" })?.image;
+ * ```
+ */
+import { randomUUID } from "node:crypto";
+import type BetterSqlite3 from "better-sqlite3";
+import { labelsFromMetrics, matchesLabel, type Label, type LabelQuery } from "./labels.js";
+import { parsePythonJson, pythonJsonDumps } from "./python-json.js";
+import { formatDbTimestamp } from "./timestamps.js";
+
+export interface CollectionRow {
+  id: number;
+  name: string;
+  token: string | null;
+  created_at: string;
+}
+
+export interface ContainerRow {
+  id: number;
+  created_at: string;
+  metrics: string;
+  name: string;
+  tag: string;
+  image: string | null;
+  url: string | null;
+  uri: string | null;
+  client: string;
+  version: string | null;
+  collection_id: number;
+  /** Name of the collection the row belongs to (joined). */
+  collection: string;
+}
+
+export interface ContainerQuery {
+  collection: string;
+  name: string;
+  tag: string;
+  /** Undefined or "" = any version (first in index order), as the original does. */
+  version?: string;
+}
+
+export interface UpsertInput {
+  collection: string;
+  name: string;
+  tag: string;
+  /** "" for records without a file. */
+  version: string;
+  client: string;
+  image: string | null;
+  url: string | null;
+  metrics: object;
+}
+
+/** Columns `updateContainer` may change; `collection` is a name (created when missing). */
+export interface ContainerUpdate {
+  collection?: string;
+  name?: string;
+  tag?: string;
+  version?: string | null;
+  client?: string;
+  image?: string | null;
+  url?: string | null;
+  /** Explicit uri; when absent it is recomputed if collection/name/tag/version change. */
+  uri?: string | null;
+  /** An object (stored as Python-style JSON) or raw JSON text. */
+  metrics?: object | string;
+}
+
+export interface LabelMatch extends Label {
+  row: ContainerRow;
+}
+
+/** `collection/name:tag`, plus `@version` when the version is non-empty (the original's `get_uri`). */
+export function containerUri(parts: {
+  collection: string;
+  name: string;
+  tag: string;
+  version?: string | null;
+}): string {
+  const base = `${parts.collection}/${parts.name}:${parts.tag}`;
+  return parts.version ? `${base}@${parts.version}` : base;
+}
+
+/** Python `json.dumps(metadata)` text, as the original stores metrics. */
+export function serializeMetrics(metrics: object | string): string {
+  return typeof metrics === "string" ? metrics : pythonJsonDumps(metrics);
+}
+
+/** Parsed metrics, or undefined when the text is not JSON. */
+export function parseMetrics(text: string): unknown {
+  try {
+    return parsePythonJson(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const SELECT_ROWS = `SELECT container.id, container.created_at, container.metrics, container.name,
+  container.tag, container.image, container.url, container.uri, container.client, container.version,
+  container.collection_id, collection.name AS collection
+  FROM container JOIN collection ON collection.id = container.collection_id`;
+
+// The unique index (collection_id, name, tag, client, version) decides the original's "first" row.
+const INDEX_ORDER = "ORDER BY container.client, container.version";
+
+interface RawContainerRow extends Omit<ContainerRow, "created_at" | "collection"> {
+  created_at: string | null;
+  collection: string | null;
+}
+
+const toRow = (raw: RawContainerRow): ContainerRow => ({
+  ...raw,
+  created_at: raw.created_at ?? "",
+  collection: raw.collection ?? "",
+});
+
+export class Catalog {
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(
+    /** The open connection; exposed for diagnostics and tests. */
+    readonly db: BetterSqlite3.Database,
+  ) {}
+
+  close(): void {
+    this.statements.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction (a savepoint when already inside one). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  findCollection(name: string): CollectionRow | undefined {
+    return this.stmt("SELECT id, name, token, created_at FROM collection WHERE name = ? LIMIT 1").get(
+      name,
+    ) as CollectionRow | undefined;
+  }
+
+  findCollectionById(id: number): CollectionRow | undefined {
+    return this.stmt("SELECT id, name, token, created_at FROM collection WHERE id = ?").get(id) as
+      CollectionRow | undefined;
+  }
+
+  /** The collection named `name`, created with a random uuid4 token when missing. */
+  getOrCreateCollection(name: string): CollectionRow {
+    return this.transaction(() => {
+      const existing = this.findCollection(name);
+      if (existing) return existing;
+      this.stmt("INSERT INTO collection (name, token, created_at) VALUES (?, ?, ?)").run(
+        name,
+        randomUUID(),
+        formatDbTimestamp(),
+      );
+      return this.findCollection(name) as CollectionRow;
+    });
+  }
+
+  getContainerById(id: number): ContainerRow | undefined {
+    const raw = this.stmt(`${SELECT_ROWS} WHERE container.id = ?`).get(id) as RawContainerRow | undefined;
+    return raw && toRow(raw);
+  }
+
+  /** The original's `get`: collection by name, then the first matching container. */
+  getContainer(query: ContainerQuery): ContainerRow | undefined {
+    const collection = this.findCollection(query.collection);
+    if (!collection) return undefined;
+    const where = "WHERE container.collection_id = ? AND container.name = ? AND container.tag = ?";
+    const params: unknown[] = [collection.id, query.name, query.tag];
+    const sql = query.version
+      ? `${SELECT_ROWS} ${where} AND container.version = ? ${INDEX_ORDER} LIMIT 1`
+      : `${SELECT_ROWS} ${where} ${INDEX_ORDER} LIMIT 1`;
+    if (query.version) params.push(query.version);
+    const raw = this.stmt(sql).get(...params) as RawContainerRow | undefined;
+    return raw && toRow(raw);
+  }
+
+  /** The original's `images` match; no query, "" or "*" lists every row. Rows in id order. */
+  listContainers(query?: string): ContainerRow[] {
+    if (query === undefined || query === "" || query === "*") {
+      return (this.stmt(`${SELECT_ROWS} ORDER BY container.id`).all() as RawContainerRow[]).map(toRow);
+    }
+    const sql = `${SELECT_ROWS} WHERE container.name = ? OR container.tag LIKE ? OR container.uri LIKE ?
+      OR container.name LIKE ? ORDER BY container.id`;
+    const like = `%${query}%`;
+    return (this.stmt(sql).all(query, like, like, like) as RawContainerRow[]).map(toRow);
+  }
+
+  /**
+   * The original's `add` bookkeeping: update the row with the same collection/name/tag/version
+   * (preferring one with the same client) — url, client, image (if given) set, metrics merged
+   * key by key — or insert a new one with uri `collection/name:tag[@version]`.
+   */
+  upsertContainer(input: UpsertInput): { row: ContainerRow; created: boolean } {
+    return this.transaction(() => {
+      const collection = this.getOrCreateCollection(input.collection);
+      const existing = this.stmt(
+        `SELECT id, metrics FROM container WHERE collection_id = ? AND name = ? AND tag = ? AND version = ?
+         ORDER BY client = ? DESC, client LIMIT 1`,
+      ).get(collection.id, input.name, input.tag, input.version, input.client) as
+        { id: number; metrics: string } | undefined;
+      if (existing) {
+        const merged = { ...asObject(parseMetrics(existing.metrics)), ...input.metrics };
+        this.stmt(
+          "UPDATE container SET url = ?, client = ?, image = COALESCE(?, image), metrics = ? WHERE id = ?",
+        ).run(input.url, input.client, input.image, serializeMetrics(merged), existing.id);
+        return { row: this.getContainerById(existing.id) as ContainerRow, created: false };
+      }
+      const result = this.stmt(
+        `INSERT INTO container (created_at, metrics, name, tag, image, url, uri, client, version, collection_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        formatDbTimestamp(),
+        serializeMetrics(input.metrics),
+        input.name,
+        input.tag,
+        input.image,
+        input.url,
+        containerUri(input),
+        input.client,
+        input.version,
+        collection.id,
+      );
+      return { row: this.getContainerById(Number(result.lastInsertRowid)) as ContainerRow, created: true };
+    });
+  }
+
+  /** Changes the given columns of one row; returns the updated row (undefined when the id is unknown). */
+  updateContainer(id: number, fields: ContainerUpdate): ContainerRow | undefined {
+    return this.transaction(() => {
+      const current = this.getContainerById(id);
+      if (!current) return undefined;
+      const columns = this.updatedColumns(current, fields);
+      const names = Object.keys(columns);
+      if (names.length > 0) {
+        const sets = names.map((name) => `${name} = @${name}`).join(", ");
+        this.stmt(`UPDATE container SET ${sets} WHERE id = @id`).run({ ...columns, id });
+      }
+      return this.getContainerById(id);
+    });
+  }
+
+  private updatedColumns(current: ContainerRow, fields: ContainerUpdate): Record<string, unknown> {
+    const columns: Record<string, unknown> = {};
+    const plain = ["name", "tag", "version", "client", "image", "url", "uri"] as const;
+    for (const key of plain) if (fields[key] !== undefined) columns[key] = fields[key];
+    if (fields.metrics !== undefined) columns.metrics = serializeMetrics(fields.metrics);
+    let collectionName = current.collection;
+    if (fields.collection !== undefined && fields.collection !== current.collection) {
+      columns.collection_id = this.getOrCreateCollection(fields.collection).id;
+      collectionName = fields.collection;
+    }
+    const identityChanged = ["collection_id", "name", "tag", "version"].some((key) => key in columns);
+    if (fields.uri === undefined && identityChanged) {
+      columns.uri = containerUri({
+        collection: collectionName,
+        name: fields.name ?? current.name,
+        tag: fields.tag ?? current.tag,
+        version: fields.version === undefined ? current.version : fields.version,
+      });
+    }
+    return columns;
+  }
+
+  /** Deletes one row; true when it existed. The image file is the caller's business. */
+  deleteContainer(id: number): boolean {
+    return this.transaction(() => this.stmt("DELETE FROM container WHERE id = ?").run(id).changes > 0);
+  }
+
+  /** Deletes a collection that has no container left; true when deleted. */
+  deleteCollectionIfEmpty(id: number): boolean {
+    return this.transaction(() => {
+      const sql =
+        "DELETE FROM collection WHERE id = ? AND NOT EXISTS (SELECT 1 FROM container WHERE collection_id = ?)";
+      return this.stmt(sql).run(id, id).changes > 0;
+    });
+  }
+
+  /** Every label (see labels.ts for the metrics shapes read) matching the query, rows in id order. */
+  searchLabels(query: LabelQuery = {}): LabelMatch[] {
+    const matches: LabelMatch[] = [];
+    for (const row of this.listContainers()) {
+      for (const label of labelsFromMetrics(parseMetrics(row.metrics))) {
+        if (matchesLabel(label, query)) matches.push({ ...label, row });
+      }
+    }
+    return matches;
+  }
+
+  private stmt(sql: string): BetterSqlite3.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
