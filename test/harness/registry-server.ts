@@ -73,13 +73,13 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryS
 async function startIn(tmp: TmpDir, options: RegistryOptions): Promise<RegistryServer> {
   const requests: LoggedRequest[] = [];
   const creds = await makeCredentials(tmp.path, options);
-  let server: RegistryServer | undefined;
+  let intercept: Interceptor | undefined;
   const backendPort = await freePort();
   const front = await startFront({
     backendPort,
     requests,
     tokenIssuer: creds.issuer,
-    interceptor: () => server?.intercept,
+    interceptor: () => intercept,
   });
   let child: ChildProcess;
   try {
@@ -91,7 +91,13 @@ async function startIn(tmp: TmpDir, options: RegistryOptions): Promise<RegistryS
     throw err;
   }
   const adminAuth = (path: string) => adminAuthorization(path, creds);
-  server = {
+  const server: RegistryServer = {
+    get intercept() {
+      return intercept;
+    },
+    set intercept(hook) {
+      intercept = hook;
+    },
     host: `127.0.0.1:${front.port}`,
     url: `http://127.0.0.1:${front.port}`,
     auth: options.auth,
