@@ -1,0 +1,200 @@
+/**
+ * Streams one blob into a file, hashing and counting bytes as they arrive, resuming a broken body.
+ *
+ * The size limit is enforced on the bytes actually received (never on Content-Length): one byte past
+ * the descriptor's size and the body is destroyed. When the body breaks, `opener(written)` is asked
+ * for the rest; a server that honours Range continues at that offset, one that ignores it restarts at
+ * 0 and the already-written prefix is skipped (the final digest covers exactly the file's bytes, so a
+ * server that sends different bytes the second time is still caught). Attempts are counted per run
+ * without progress, so a slow but steadily advancing link is never given up on.
+ *
+ * Errors: `SIZE_MISMATCH` (too many bytes), `DIGEST_MISMATCH`, `DOWNLOAD_FAILED` (retries exhausted),
+ * `NO_SPACE`/`CACHE_WRITE` (local disk). The caller owns the temp file and removes it on failure.
+ *
+ * @example
+ * ```ts
+ * const size = await downloadTo(tempPath, { digest, size: 1234 }, (offset) => fetchBlob(offset), {
+ *   source: "nvcr.io/nvidia/pytorch",
+ * });
+ * ```
+ */
+import { createHash, type Hash } from "node:crypto";
+import { open, type FileHandle } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseDigest } from "../reference/digest.js";
+import { SregistryError, isErrnoCode } from "../util/errors.js";
+import { redact } from "../util/redact.js";
+import { FILE_MODE } from "./layout.js";
+
+export interface BlobDescriptor {
+  digest: string;
+  /** Exact size in bytes, or -1 when unknown (schema 1 manifests). */
+  size: number;
+}
+
+/** What an opener returns: the body and the blob offset where it really starts (0 if Range was ignored). */
+export interface OpenedBody {
+  body: Readable;
+  offset: number;
+}
+
+/** Opens the blob starting at `offset` (sends `Range: bytes=<offset>-` when offset > 0). */
+export type BlobOpener = (offset: number) => Promise<OpenedBody>;
+
+export interface DownloadOptions {
+  /** Called with the number of new blob bytes each time some arrive; the deltas sum to the blob size. */
+  onProgress?: (bytesDelta: number) => void;
+  signal?: AbortSignal;
+  /** Attempts in a row that bring no new bytes before giving up. Default 5. */
+  maxAttempts?: number;
+  /** Pause between attempts (tests pass a fake). Default: real timers, abortable. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Where the blob comes from, for error messages ("nvcr.io/nvidia/pytorch"). */
+  source?: string;
+}
+
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+
+interface Progress {
+  hash: Hash;
+  written: number;
+}
+
+/** Downloads into `tempPath` (created exclusively), verifies size and digest, fsyncs; returns the size. */
+export async function downloadTo(
+  tempPath: string,
+  descriptor: BlobDescriptor,
+  opener: BlobOpener,
+  options: DownloadOptions = {},
+): Promise<number> {
+  const { algorithm } = parseDigest(descriptor.digest);
+  const file = await open(tempPath, "wx", FILE_MODE).catch((err: unknown) => {
+    throw localError(err, tempPath);
+  });
+  try {
+    const progress: Progress = { hash: createHash(algorithm), written: 0 };
+    await receiveWithResume(file, tempPath, progress, descriptor, opener, options);
+    const actual = `${algorithm}:${progress.hash.digest("hex")}`;
+    if (actual !== descriptor.digest) {
+      throw new SregistryError(`blob ${descriptor.digest} from ${where(options)} does not match its digest`, {
+        code: "DIGEST_MISMATCH",
+      });
+    }
+    await file.sync().catch((err: unknown) => {
+      throw localError(err, tempPath);
+    });
+    return progress.written;
+  } finally {
+    await file.close();
+  }
+}
+
+async function receiveWithResume(
+  file: FileHandle,
+  tempPath: string,
+  progress: Progress,
+  descriptor: BlobDescriptor,
+  opener: BlobOpener,
+  options: DownloadOptions,
+): Promise<void> {
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }));
+  let fruitless = 0;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const before = progress.written;
+    try {
+      const opened = await opener(progress.written);
+      await copyBody(opened, file, tempPath, progress, descriptor, options);
+      if (descriptor.size < 0 || progress.written === descriptor.size) return;
+      throw new Error(`connection closed after ${progress.written} of ${descriptor.size} bytes`);
+    } catch (err) {
+      if (!isRetryable(err, options.signal)) throw err;
+      fruitless = progress.written > before ? 1 : fruitless + 1;
+      if (fruitless >= maxAttempts) throw exhausted(err, descriptor, options, maxAttempts);
+      await sleep(Math.min(BACKOFF_FIRST_MS * 2 ** (fruitless - 1), BACKOFF_MAX_MS));
+    }
+  }
+}
+
+/** Appends the new part of one response body to the file, skipping what we already have. */
+async function copyBody(
+  opened: OpenedBody,
+  file: FileHandle,
+  tempPath: string,
+  progress: Progress,
+  descriptor: BlobDescriptor,
+  options: DownloadOptions,
+): Promise<void> {
+  const { body, offset } = opened;
+  let skip = progress.written - offset;
+  if (skip < 0 || !Number.isInteger(offset)) {
+    body.destroy();
+    throw new SregistryError(
+      `blob ${descriptor.digest} from ${where(options)}: server resumed at byte ${offset}, asked for ${progress.written}`,
+      { code: "BAD_RANGE" },
+    );
+  }
+  const onAbort = () => body.destroy(options.signal?.reason as Error);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer | string>) {
+      let data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      if (skip > 0) {
+        const dropped = Math.min(skip, data.length);
+        skip -= dropped;
+        data = data.subarray(dropped);
+        if (data.length === 0) continue;
+      }
+      if (descriptor.size >= 0 && progress.written + data.length > descriptor.size) {
+        throw new SregistryError(
+          `blob ${descriptor.digest} from ${where(options)} is larger than its size ${descriptor.size}`,
+          { code: "SIZE_MISMATCH" },
+        );
+      }
+      await file.write(data, 0, data.length, progress.written).catch((err: unknown) => {
+        throw localError(err, tempPath);
+      });
+      progress.hash.update(data);
+      progress.written += data.length;
+      options.onProgress?.(data.length);
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    if (!body.destroyed) body.destroy();
+  }
+}
+
+/** Network trouble is retried; our own verdicts, local disk errors and cancellation are not. */
+function isRetryable(err: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted) return false;
+  if (err instanceof SregistryError) return false;
+  return !(err instanceof Error && err.name === "AbortError");
+}
+
+function exhausted(
+  err: unknown,
+  descriptor: BlobDescriptor,
+  options: DownloadOptions,
+  attempts: number,
+): SregistryError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new SregistryError(
+    redact(
+      `download of blob ${descriptor.digest} from ${where(options)} failed after ${attempts} attempts: ${reason}`,
+    ),
+    { code: "DOWNLOAD_FAILED", cause: err },
+  );
+}
+
+function localError(err: unknown, path: string): SregistryError {
+  const code = isErrnoCode(err, "ENOSPC") || isErrnoCode(err, "EDQUOT") ? "NO_SPACE" : "CACHE_WRITE";
+  const reason = err instanceof Error ? err.message : String(err);
+  return new SregistryError(`cannot write blob cache file ${path}: ${reason}`, { code, cause: err });
+}
+
+function where(options: DownloadOptions): string {
+  return options.source ?? "the registry";
+}

@@ -1,0 +1,142 @@
+/**
+ * Housekeeping for a blob store: list, measure and remove blobs, and clear what killed downloads left.
+ *
+ * `pruneTemp` removes a temp file when the lock that owned it (its token is in the file name) is gone,
+ * stale or now someone else's, or when it has not been written to for an hour; it also breaks stale
+ * locks and removes lock scratch files. Removing a blob another process is reading is safe on POSIX
+ * (open descriptors keep the data); a pull that needs it again simply downloads it again.
+ *
+ * @example
+ * ```ts
+ * for (const blob of await listBlobs(store)) console.log(blob.digest, blob.size);
+ * await removeBlob(store, "sha256:" + "ab".repeat(32));
+ * const { blobs, bytes } = await cacheSize(store);
+ * ```
+ */
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Digest } from "../reference/digest.js";
+import { isErrnoCode } from "../util/errors.js";
+import { CacheLayout, digestFromPath, parseLockName, parseTempName } from "./layout.js";
+import { type LockTiming, breakLock, isLockStale, readLock, unlinkQuietly } from "./lock.js";
+
+/** A store root, or anything that has one (a `BlobStore`). */
+export type StoreRef = string | { root: string };
+
+export interface BlobInfo {
+  digest: Digest;
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface PruneOptions extends LockTiming {
+  /** Temp files untouched for this long go regardless of their lock. Default one hour. */
+  olderThanMs?: number;
+}
+
+const ALGORITHMS = ["sha256", "sha512"];
+const HOUR_MS = 3_600_000;
+/** Lock scratch files live for milliseconds; anything older was left by a killed process. */
+const LOCK_SCRATCH_MAX_AGE_MS = 60_000;
+
+/** Every complete blob in the store (temp files and foreign names are not listed). */
+export async function listBlobs(store: StoreRef): Promise<BlobInfo[]> {
+  const layout = layoutOf(store);
+  const blobs: BlobInfo[] = [];
+  for (const algorithm of ALGORITHMS) {
+    const dir = layout.algorithmDir(algorithm);
+    for (const name of await listDir(dir)) {
+      const digest = digestFromPath(algorithm, name);
+      if (!digest) continue;
+      const info = await statOrUndefined(join(dir, name));
+      if (info?.isFile())
+        blobs.push({ digest, path: join(dir, name), size: info.size, mtimeMs: info.mtimeMs });
+    }
+  }
+  return blobs.sort((a, b) => a.digest.localeCompare(b.digest));
+}
+
+/** Deletes one blob; false when it was not there. Throws BAD_DIGEST for an invalid digest. */
+export async function removeBlob(store: StoreRef, digest: string): Promise<boolean> {
+  const path = layoutOf(store).blobPath(digest);
+  const present = (await statOrUndefined(path)) !== undefined;
+  await unlinkQuietly(path);
+  return present;
+}
+
+/** Removes abandoned temp files, stale locks and lock scratch files; returns how many files went. */
+export async function pruneTemp(store: StoreRef, options: PruneOptions = {}): Promise<number> {
+  const layout = layoutOf(store);
+  const now = Date.now();
+  let removed = 0;
+  for (const name of await listDir(layout.tmpDir)) {
+    const path = join(layout.tmpDir, name);
+    const info = await statOrUndefined(path);
+    if (!info?.isFile()) continue;
+    const tooOld = now - info.mtimeMs > (options.olderThanMs ?? HOUR_MS);
+    const owner = parseTempName(name);
+    if (tooOld || (owner && !(await ownedByLiveLock(layout, owner, options)))) {
+      await unlinkQuietly(path);
+      removed++;
+    }
+  }
+  for (const name of await listDir(layout.locksDir)) {
+    const path = join(layout.locksDir, name);
+    const state = await readLock(path).catch(() => undefined);
+    if (!state) continue;
+    if (parseLockName(name) !== undefined) {
+      if (isLockStale(state, options, now) && (await breakLock(path, state))) removed++;
+    } else if (now - state.mtimeMs > LOCK_SCRATCH_MAX_AGE_MS) {
+      await unlinkQuietly(path);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** Count and bytes of complete blobs, and bytes held by temp files. */
+export async function cacheSize(
+  store: StoreRef,
+): Promise<{ blobs: number; bytes: number; tempBytes: number }> {
+  const blobs = await listBlobs(store);
+  const layout = layoutOf(store);
+  let tempBytes = 0;
+  for (const name of await listDir(layout.tmpDir)) {
+    tempBytes += (await statOrUndefined(join(layout.tmpDir, name)))?.size ?? 0;
+  }
+  return { blobs: blobs.length, bytes: blobs.reduce((sum, blob) => sum + blob.size, 0), tempBytes };
+}
+
+async function ownedByLiveLock(
+  layout: CacheLayout,
+  owner: { hex: string; token: string },
+  timing: LockTiming,
+): Promise<boolean> {
+  // A download creates its temp file only after taking the lock and removes it before releasing,
+  // so a temp file whose token is not the current, live lock's belongs to nobody.
+  const state = await readLock(join(layout.locksDir, `${owner.hex}.lock`));
+  return state?.info?.token === owner.token && !isLockStale(state, timing);
+}
+
+function layoutOf(store: StoreRef): CacheLayout {
+  return new CacheLayout(typeof store === "string" ? store : store.root);
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isErrnoCode(err, "ENOENT")) return [];
+    throw err;
+  }
+}
+
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if (isErrnoCode(err, "ENOENT")) return undefined;
+    throw err;
+  }
+}
