@@ -1,0 +1,188 @@
+/**
+ * Flattens image layers into ONE tar stream with OCI/umoci semantics, without ever writing a rootfs.
+ *
+ * Algorithm: two passes, bottom-up.
+ * 1. Scan: every layer's headers are read (bodies skipped; layers are scanned `scanConcurrency` at
+ *    a time since inflating is the cost) and applied in order to an in-memory tree (tree.ts):
+ *    whiteouts, opaque directories, replacements, hardlinks (also across layers) and SecureJoin-style
+ *    confinement of parents through symlinks. Overlay entries are applied last.
+ * 2. Emit: directories, symlinks, devices, FIFOs, empty and in-memory files are written first;
+ *    then each layer that still owns a surviving file body is read again and those bodies are
+ *    streamed straight from the decompressor to the output (other layers are not re-read; a layer
+ *    is abandoned as soon as its last needed body is written). Hardlinks follow their target.
+ *
+ * Why not oci-tools' single top-down pass: reading upper layers first cannot know that a path's
+ * parent is a symlink planted by a *lower* layer (`x → /etc` in layer 1, `x/passwd` in layer 2),
+ * so it cannot give umoci's (= Apptainer's) result for those images, and confinement would rely on
+ * lexical checks only. Bottom-up needs the whole tree before any body can be written (an upper
+ * layer may delete it), hence two reads; memory stays O(number of paths), never O(bytes).
+ *
+ * Output guarantees: every name and hardlink target is a cleaned relative path inside the root;
+ * each path appears once; the root is never an entry (its attributes are in `stats.root` for the
+ * squashfs builder's `-root-*` options).
+ *
+ * @example
+ * ```ts
+ * const layers = manifest.layers.map((d) => ({
+ *   digest: d.digest, mediaType: d.mediaType,
+ *   open: () => openLayerStream(cache.path(d.digest), d.mediaType),
+ * }));
+ * const stats = await flattenLayers(layers, overlay, sqfstar.stdin);
+ * ```
+ */
+import type { Writable } from "node:stream";
+import { SregistryError } from "../../util/errors.js";
+import { silentLogger } from "../../util/log.js";
+import { applyOverlay } from "./overlay.js";
+import { makePlan, type EmitPlan, type PlannedInode } from "./plan.js";
+import { Budget, layerError, readLayer, scanLayer } from "./scan.js";
+import { TarSink } from "./sink.js";
+import { displayName, type TarEntry } from "./tar-header.js";
+import { TarFormatError, TarReader } from "./tar-reader.js";
+import { FlatTree, TreeError } from "./tree.js";
+import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry } from "./types.js";
+
+export type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
+
+export async function flattenLayers(
+  layers: readonly LayerSource[],
+  overlay: readonly OverlayEntry[],
+  out: Writable,
+  options: FlattenOptions = {},
+): Promise<FlattenStats> {
+  const started = process.hrtime.bigint();
+  const logger = options.logger ?? silentLogger;
+  const budget = new Budget(options);
+  const tree = new FlatTree();
+  await buildTree(tree, layers, budget, options.scanConcurrency ?? 2, logger.warning.bind(logger));
+  try {
+    applyOverlay(tree, overlay, layers.length);
+  } catch (err) {
+    if (err instanceof TreeError)
+      throw new SregistryError(`overlay: ${err.message}`, { code: "INVALID_ARGUMENT" });
+    throw err;
+  }
+  const plan = makePlan(tree);
+  const sink = new TarSink(out, options.onProgress);
+  await emitEager(plan, sink);
+  let skipped = 0;
+  for (let i = 0; i < layers.length; i++) {
+    const bodies = plan.bodies.get(i);
+    if (bodies === undefined) skipped++;
+    else await emitLayerBodies(layers[i]!, bodies, sink, budget);
+  }
+  await sink.finish(options.end ?? true);
+  const root = tree.root.meta;
+  return {
+    layers: layers.length,
+    entriesRead: budget.entries,
+    entriesWritten: sink.entries,
+    hardlinks: sink.hardlinks,
+    bytesRead: budget.bytesRead,
+    bytesWritten: sink.bytes,
+    layersSkipped: skipped,
+    root: { mode: root.mode, uid: root.uid, gid: root.gid, mtime: root.mtime },
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
+}
+
+/** Pass 1: scans layers (a few at a time) and applies them to the tree in order. */
+async function buildTree(
+  tree: FlatTree,
+  layers: readonly LayerSource[],
+  budget: Budget,
+  concurrency: number,
+  warn: (message: string) => void,
+): Promise<void> {
+  const scans: Promise<TarEntry[]>[] = [];
+  const startScan = (i: number): void => {
+    if (i < layers.length) scans[i] = scanLayer(layers[i]!, budget);
+  };
+  for (let i = 0; i < Math.max(1, concurrency); i++) startScan(i);
+  // Keep rejections of scans not awaited yet from becoming unhandled.
+  const settle = (): void => void scans.forEach((scan) => scan.catch(() => {}));
+  try {
+    for (let i = 0; i < layers.length; i++) {
+      const entries = await scans[i]!;
+      startScan(i + Math.max(1, concurrency));
+      const layer = layers[i]!;
+      tree.onWarning = (message) => warn(`layer ${layer.digest}: ${message}`);
+      applyLayer(tree, i, entries, layer.digest);
+    }
+  } finally {
+    settle();
+  }
+}
+
+function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], digest: string): void {
+  tree.startLayer(layer);
+  for (let index = 0; index < entries.length; index++) {
+    try {
+      tree.apply(entries[index]!, { layer, index });
+    } catch (err) {
+      throw layerError(digest, err);
+    }
+  }
+}
+
+/** Writes everything whose content is known without reading a layer. */
+async function emitEager(plan: EmitPlan, sink: TarSink): Promise<void> {
+  for (const dir of plan.dirs) {
+    sink.entry(dir.meta, dir.path);
+    await sink.drain();
+  }
+  for (const planned of plan.eager) {
+    const { entry, source } = planned.inode;
+    sink.entry(entry, planned.paths[0]!);
+    if ("content" in source && entry.type === "file") {
+      sink.body(source.content);
+      sink.endBody(source.content.length);
+    }
+    sink.links(entry, planned.paths);
+    await sink.drain();
+  }
+}
+
+/** Pass 2 for one layer: streams the surviving bodies it owns, then stops reading. */
+async function emitLayerBodies(
+  layer: LayerSource,
+  bodies: Map<number, PlannedInode>,
+  sink: TarSink,
+  budget: Budget,
+): Promise<void> {
+  let remaining = bodies.size;
+  let current: PlannedInode | null = null;
+  const reader = new TarReader(
+    {
+      onEntry(entry) {
+        const planned = bodies.get(reader.entries - 1);
+        if (planned === undefined) return false;
+        const expected = planned.inode.entry;
+        if (entry.type !== "file" || entry.size !== expected.size || entry.name !== expected.name) {
+          throw new TarFormatError(`layer content changed between reads at ${displayName(entry.name)}`);
+        }
+        sink.entry(expected, planned.paths[0]!);
+        current = planned;
+        return true;
+      },
+      onData: (chunk) => sink.body(chunk),
+      onEntryEnd() {
+        sink.endBody(current!.inode.entry.size);
+        sink.links(current!.inode.entry, current!.paths);
+        current = null;
+        remaining--;
+      },
+    },
+    { maxPaxHeaderBytes: budget.maxPaxHeaderBytes },
+  );
+  await readLayer(layer, async (stream) => {
+    for await (const chunk of stream) {
+      budget.bytesRead += (chunk as Buffer).length;
+      reader.push(chunk as Buffer);
+      await sink.drain();
+      if (remaining === 0) return;
+    }
+    reader.end();
+    if (remaining > 0) throw new TarFormatError("layer ended before all its files were read again");
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * The output side of the flattener: writes tar headers, bodies and hardlinks to a Writable with
+ * backpressure, counting bytes and entries.
+ *
+ * Writes are synchronous (so the tar parser's callbacks can call them); the driver awaits `drain()`
+ * once per input chunk, which bounds memory to about one chunk plus the Writable's buffer. A failure
+ * of the output (the squashfs tool died, EPIPE) is raised as `OutputError` so it is never blamed on
+ * a layer.
+ *
+ * @example
+ * ```ts
+ * const sink = new TarSink(child.stdin);
+ * sink.entry(entry, "etc/passwd");
+ * sink.body(chunk);
+ * sink.endBody(entry.size);
+ * await sink.drain();
+ * sink.finish();
+ * ```
+ */
+import type { Writable } from "node:stream";
+import { SregistryError } from "../../util/errors.js";
+import type { TarEntry } from "./tar-header.js";
+import { END_OF_ARCHIVE, encodeHeader, padding } from "./tar-writer.js";
+
+export class OutputError extends SregistryError {
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`writing the flattened tar failed: ${reason}`, { code: "OUTPUT", cause });
+    this.name = "OutputError";
+  }
+}
+
+export class TarSink {
+  bytes = 0;
+  entries = 0;
+  hardlinks = 0;
+  private blocked = false;
+  private failure: Error | null = null;
+  private closed = false;
+  private ending = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly onProgress?: (bytes: number) => void,
+  ) {
+    out.on("drain", () => {
+      this.blocked = false;
+      this.wakeUp();
+    });
+    out.on("error", (err: Error) => {
+      this.failure ??= new OutputError(err);
+      this.wakeUp();
+    });
+    out.on("close", () => {
+      this.closed = true;
+      this.wakeUp();
+    });
+  }
+
+  /** Writes a header for `meta` under `path`. */
+  entry(meta: TarEntry, path: string): void {
+    this.write(encodeHeader({ ...meta, name: path }));
+    this.entries++;
+  }
+
+  body(chunk: Buffer): void {
+    this.write(chunk);
+  }
+
+  endBody(size: number): void {
+    if (size % 512 !== 0) this.write(padding(size));
+  }
+
+  /** Writes hardlink entries for every path but the first, pointing at the first. */
+  links(meta: TarEntry, paths: readonly string[]): void {
+    for (let i = 1; i < paths.length; i++) {
+      this.write(encodeHeader({ ...meta, type: "link", size: 0, linkname: paths[0]!, name: paths[i]! }));
+      this.entries++;
+      this.hardlinks++;
+    }
+  }
+
+  /** Resolves when the output can take more; throws if it failed. */
+  async drain(): Promise<void> {
+    this.check();
+    this.onProgress?.(this.bytes);
+    while (this.blocked && !this.closed && this.failure === null) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    this.check();
+  }
+
+  /** Writes the end-of-archive marker and optionally ends the output. */
+  async finish(end: boolean): Promise<void> {
+    this.write(END_OF_ARCHIVE);
+    await this.drain();
+    if (!end) return;
+    this.ending = true;
+    await new Promise<void>((resolve, reject) => {
+      this.out.end((err?: Error | null) => (err ? reject(new OutputError(err)) : resolve()));
+    });
+    this.check();
+  }
+
+  private write(buffer: Buffer): void {
+    if (buffer.length === 0) return;
+    this.bytes += buffer.length;
+    if (!this.out.write(buffer)) this.blocked = true;
+  }
+
+  private check(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed && !this.ending)
+      throw new OutputError(new Error("output closed before the tar was complete"));
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Public types of the flattener: what goes in (layers, synthetic overlay entries, limits) and the
+ * statistics that come out.
+ *
+ * @example
+ * ```ts
+ * const layer: LayerSource = {
+ *   digest: "sha256:…",
+ *   mediaType: MediaType.OciLayerGzip,
+ *   open: () => openLayerStream(blobPath, MediaType.OciLayerGzip),
+ * };
+ * ```
+ */
+import type { Readable } from "node:stream";
+import type { Logger } from "../../util/log.js";
+
+export interface LayerSource {
+  digest: string;
+  mediaType: string;
+  /** Opens the layer as a decompressed tar stream; called twice (two passes). */
+  open(): Readable;
+}
+
+/** A synthetic entry (e.g. `/.singularity.d` files) placed over the image. */
+export interface OverlayEntry {
+  /** Relative path, no leading slash (leading slashes and `..` are cleaned anyway). */
+  path: string;
+  type: "file" | "dir" | "symlink";
+  mode: number;
+  content?: Buffer;
+  linkname?: string;
+  mtime: Date;
+  uid: number;
+  gid: number;
+  /**
+   * "replace" shadows whatever the image has at the path. "ifAbsent" only applies when nothing is
+   * there, or when the entry is a symlink and a symlink is there (it then replaces it).
+   */
+  policy: "replace" | "ifAbsent";
+}
+
+export interface FlattenOptions {
+  /** Most tar entries read over all layers (default 5,000,000). */
+  maxEntries?: number;
+  /** Most decompressed bytes read in the first pass over all layers (default 1 TiB). */
+  maxTotalBytes?: number;
+  /** Longest entry name or link target, in bytes (default 4096). */
+  maxPathLength?: number;
+  /** Largest PAX or GNU long-name header, in bytes (default 1 MiB). */
+  maxPaxHeaderBytes?: number;
+  /** Layers scanned at once in the first pass (default 2). */
+  scanConcurrency?: number;
+  /** Called with the number of tar bytes written so far. */
+  onProgress?: (bytes: number) => void;
+  /** End `out` when done (default true). */
+  end?: boolean;
+  logger?: Logger;
+}
+
+/** Metadata of the image's root directory (not emitted as a tar entry; give it to the builder). */
+export interface RootAttributes {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+}
+
+export interface FlattenStats {
+  layers: number;
+  /** Tar entries read in the first pass. */
+  entriesRead: number;
+  /** Entries written (directories, files, links, …), hardlinks included. */
+  entriesWritten: number;
+  hardlinks: number;
+  /** Decompressed bytes read in both passes. */
+  bytesRead: number;
+  /** Tar bytes written to the output. */
+  bytesWritten: number;
+  /** Layers the second pass did not need to read at all. */
+  layersSkipped: number;
+  root: RootAttributes;
+  seconds: number;
+}
