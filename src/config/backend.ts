@@ -23,6 +23,7 @@
  * ```
  */
 import { statSync } from "node:fs";
+import { isRegistryHost } from "../reference/grammar.js";
 import { SregistryError } from "../util/errors.js";
 import { registerSecret } from "../util/redact.js";
 import { parsePresenceFlag } from "./booleans.js";
@@ -127,15 +128,12 @@ function insecureFlag(value: string | undefined, fromBase: boolean): boolean {
   return parsePresenceFlag(value) ?? fromBase;
 }
 
-const HOST =
-  /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)(?::\d{1,5})?$/;
-
 /** `host[:port]`, optionally written as an http(s) URL with a trailing slash. */
 export function parseBase(value: string, variable: string): { registry: string; insecure: boolean } {
   const text = value.trim().toLowerCase();
   const scheme = /^(https?):\/\//.exec(text);
   const registry = (scheme ? text.slice(scheme[0].length) : text).replace(/\/+$/, "");
-  if (!HOST.test(registry)) {
+  if (!isRegistryHost(registry)) {
     throw new SregistryError(`${variable} must be a registry host[:port], not "${value.slice(0, 80)}"`, {
       code: "BAD_SETTING",
     });
