@@ -96,11 +96,13 @@ function runUndo(undo: UndoList): string[] {
 /** Renames `from` to `to` (folders created), refusing to replace an existing `to`; registers the undo. */
 export function renameIntoPlace(from: string, to: string, undo: UndoList): void {
   if (existsSync(to)) throw new SregistryError(`${to} already exists`, { code: "EXISTS" });
-  mkdirSync(dirname(to), { recursive: true });
+  const created = mkdirSync(dirname(to), { recursive: true });
   renameSync(from, to);
   undo.push(() => {
     mkdirSync(dirname(from), { recursive: true });
     renameSync(to, from);
+    // Folders made for `to` go too, so a failed change leaves no trace.
+    if (created !== undefined) removeEmptyDirsSync(dirname(to), dirname(created));
   });
 }
 

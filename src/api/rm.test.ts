@@ -1,0 +1,98 @@
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Context } from "./context.js";
+import { add } from "./add.js";
+import { rm } from "./rm.js";
+
+let dir: string;
+let storage: string;
+let ctx: Context;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "sregistry-rm-"));
+  storage = join(dir, "shub");
+  mkdirSync(join(dir, "db"));
+  ctx = new Context({
+    env: {
+      SREGISTRY_DATABASE: join(dir, "db"),
+      SREGISTRY_STORAGE: storage,
+      SREGISTRY_CLIENT_SECRETS: join(dir, "s"),
+    },
+    home: dir,
+  });
+});
+afterEach(() => {
+  ctx.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function added(name: string, content: string) {
+  const file = join(dir, `${content}.sif`);
+  writeFileSync(file, content);
+  return add(ctx, file, { name });
+}
+
+test("rm deletes the row, the file, the empty folders and the empty collection", async () => {
+  const one = await added("col/img:1", "one");
+  const two = await added("col/img:2", "two");
+  const removed = rm(ctx, "col/img:1");
+  assert.equal(removed.location, one.path);
+  assert.equal(removed.uri, one.uri);
+  assert.equal(removed.fileMissing, false);
+  assert.equal(removed.collectionRemoved, false);
+  assert.equal(existsSync(one.path), false);
+  assert.ok(existsSync(two.path), "the other version is untouched");
+  const last = rm(ctx, "col/img:2");
+  assert.equal(last.collectionRemoved, true);
+  assert.equal(ctx.catalog().findCollection("col"), undefined);
+  assert.deepEqual(readdirSync(storage), [], "storage folders removed, storage root kept");
+});
+
+test("a row whose file is already gone is removed, reported as fileMissing", async () => {
+  const one = await added("col/img", "gone");
+  unlinkSync(one.path);
+  const removed = rm(ctx, "col/img");
+  assert.equal(removed.fileMissing, true);
+  assert.equal(ctx.catalog().listContainers().length, 0);
+});
+
+test("a remote record is removed and reports its url", () => {
+  ctx.catalog().upsertContainer({
+    collection: "nvidia",
+    name: "caffe2",
+    tag: "17.10",
+    version: "",
+    client: "nvidia",
+    image: null,
+    url: "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10",
+    metrics: {},
+  });
+  const removed = rm(ctx, "nvidia://nvidia/caffe2:17.10");
+  assert.equal(removed.location, "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10");
+  assert.equal(removed.fileMissing, false);
+  assert.equal(ctx.catalog().listContainers().length, 0);
+});
+
+test("not found is the original's message; nothing changes", async () => {
+  const one = await added("col/img", "x");
+  assert.throws(() => rm(ctx, "col/other"), {
+    message: "No col/other record found in the database",
+    code: "NOT_FOUND",
+  });
+  assert.throws(() => rm(ctx, "col/img:Bad Tag"), { code: "BAD_REFERENCE" });
+  assert.ok(existsSync(one.path));
+  assert.equal(ctx.catalog().listContainers().length, 1);
+});
+
+test("a failing catalog write leaves the file and the row", async () => {
+  const one = await added("col/img", "stay");
+  ctx
+    .catalog()
+    .db.exec("CREATE TRIGGER boom BEFORE DELETE ON container BEGIN SELECT RAISE(ABORT, 'locked up'); END");
+  assert.throws(() => rm(ctx, "col/img"), /locked up/);
+  assert.ok(existsSync(one.path));
+  assert.equal(ctx.catalog().listContainers().length, 1);
+});
