@@ -11,7 +11,7 @@
  * ```
  */
 import type { ContainerRow } from "../catalog/catalog.js";
-import { formatCatalogUri } from "../reference/catalog-uri.js";
+import { catalogUriFromReference, formatCatalogUri } from "../reference/catalog-uri.js";
 import type { ImageReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
@@ -47,7 +47,8 @@ export async function record(ctx: Context, image: string): Promise<RecordResult>
 
 /** Collection, name and tag of the catalog row for a reference. */
 export function catalogNames(ref: ImageReference): { collection: string; name: string; tag: string } {
-  return { collection: ref.collection, name: ref.name, tag: ref.tag };
+  const { collection, name, tag } = catalogUriFromReference(ref, "");
+  return { collection, name, tag };
 }
 
 /**
@@ -77,5 +78,7 @@ export function manifestMetrics(remote: Remote, image: ResolvedImage, version: s
   metrics[manifestKey] = { ...(image.manifest.json as object), selfLink };
   if (image.index) metrics.index = { ...(image.index.json as object), selfLink, digest: image.index.digest };
   metrics.config = image.config;
+  // Labels under `labels`, where the catalog's label search looks first.
+  metrics.labels = image.config.config?.Labels ?? {};
   return metrics;
 }

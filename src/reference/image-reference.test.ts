@@ -65,11 +65,11 @@ test("docker: ubuntu → index.docker.io/library/ubuntu:latest", () => {
   assert.equal(formatReference(ref), "index.docker.io/library/ubuntu:latest");
 });
 
-test("Library/Ubuntu:Bionic → library/ubuntu:bionic (lower-cased like the original)", () => {
+test("Library/Ubuntu:Bionic → library/ubuntu, tag case kept for the registry", () => {
   const ref = parseImageReference("Library/Ubuntu:Bionic", docker);
   assert.equal(ref.repository, "library/ubuntu");
-  assert.equal(ref.tag, "bionic");
-  assert.equal(referenceToString(ref, "index.docker.io"), "library/ubuntu:bionic");
+  assert.equal(ref.tag, "Bionic");
+  assert.equal(referenceToString(ref, "index.docker.io"), "library/ubuntu:Bionic");
 });
 
 test("docker: two segments are a user repository; Docker Hub aliases normalise to the backend's registry", () => {
@@ -194,7 +194,7 @@ test("the distribution grammar accepts separators it allows", () => {
   for (const name of ["a", "a.b", "a_b", "a__b", "a-b", "a---b", "a0.b1_c2-d3"]) {
     assert.equal(parseImageReference(`x/${name}`, docker).name, name);
   }
-  assert.equal(parseImageReference("x/y:Tag_1.2-rc", docker).tag, "tag_1.2-rc");
+  assert.equal(parseImageReference("x/y:Tag_1.2-rc", docker).tag, "Tag_1.2-rc");
   assert.equal(parseImageReference("x/y:_t", docker).tag, "_t");
 });
 

@@ -100,7 +100,9 @@ export function parseImageReference(input: string, defaults: ReferenceDefaults):
     repository,
     collection,
     name,
-    tag: (tag ?? "latest").toLowerCase(),
+    // Tags are case-sensitive in registries: keep the user's case for fetching. The catalog
+    // lower-cases it (catalogUriFromReference), as the original did.
+    tag: tag ?? "latest",
   };
   return digest === undefined ? ref : { ...ref, digest };
 }
