@@ -50,7 +50,7 @@ async function contents(root: string): Promise<{ blobs: string[]; tmp: string[];
   return { blobs: await list("sha256"), tmp: await list("tmp"), locks: await list("locks") };
 }
 
-describe("BlobStore across processes", () => {
+describe("BlobStore across processes", { timeout: 60_000 }, () => {
   let server: BlobServer;
   let dir: string;
   const children: ChildProcess[] = [];

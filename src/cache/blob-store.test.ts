@@ -37,7 +37,7 @@ function recording(opener: BlobOpener): BlobOpener & { offsets: number[] } {
   return Object.assign((offset: number) => (offsets.push(offset), opener(offset)), { offsets });
 }
 
-describe("BlobStore.ensure against an HTTP server", () => {
+describe("BlobStore.ensure against an HTTP server", { timeout: 30_000 }, () => {
   let server: BlobServer;
   let dir: string;
   let store: BlobStore;
@@ -260,6 +260,16 @@ describe("BlobStore.ensure against an HTTP server", () => {
     };
     await assert.rejects(store.ensure(descriptor(), denied, { sleep: noSleep }), rejectsWithCode("AUTH"));
     assert.equal(calls, 1);
+  });
+
+  it("refuses a body that starts past the offset it asked for", async () => {
+    const { Readable } = await import("node:stream");
+    const wrongStart: BlobOpener = async () => ({ body: Readable.from([BLOB.subarray(10)]), offset: 10 });
+    await assert.rejects(
+      store.ensure(descriptor(), wrongStart),
+      rejectsWithCode("BAD_RANGE", /resumed at byte 10, asked for 0/),
+    );
+    assert.deepEqual(await contents(store), { blobs: [], tmp: [], locks: [] });
   });
 
   it("validates the digest before it becomes a path or a request", async () => {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { acquireLock, breakLock, isLockStale, readLock, tryCreateLock } from "./lock.js";
 
-describe("lock files", () => {
+describe("lock files", { timeout: 10_000 }, () => {
   let dir: string;
   let n = 0;
   const lockPath = () => join(dir, `l${++n}.lock`);
