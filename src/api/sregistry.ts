@@ -15,6 +15,25 @@ import { get } from "./get.js";
 import { images } from "./images.js";
 import { inspect, type InspectResult } from "./inspect.js";
 import { record, type RecordResult } from "./record.js";
+import { add, type AddOptions, type AddResult } from "./add.js";
+import {
+  activateBackend,
+  addBackendSetting,
+  backendStatus,
+  deactivateBackend,
+  deleteBackend,
+  listBackends,
+  removeBackendSetting,
+  showBackend,
+  type BackendStatus,
+  type SettingChange,
+} from "./backend-config.js";
+import { labels, type ImageLabels, type LabelsQuery } from "./labels.js";
+import { mv, type MoveResult } from "./mv.js";
+import { rename, type RenameResult } from "./rename.js";
+import { rm, type RemoveResult } from "./rm.js";
+import { search, type SearchOptions, type SearchResult } from "./search.js";
+import { shell, type ShellOptions } from "./shell.js";
 
 export type SregistryOptions = ContextOptions;
 
@@ -47,6 +66,115 @@ export class Sregistry {
   /** Local path of an image, or its manifest URL for a remote record. */
   get(query: string): string {
     return get(this.context, query);
+  }
+
+  /**
+   * Adds a local image file to storage and the catalog (moved, or copied with `copy`).
+   * @example `await client.add("hello.sif", { name: "vsoch/hello-world:latest" })`
+   */
+  add(file: string, options: AddOptions): Promise<AddResult> {
+    return add(this.context, file, options);
+  }
+
+  /**
+   * Moves an image file to a folder or file path, keeping its catalog row in step.
+   * @example `await client.mv("vsoch/hello-world:latest", "/scratch/")`
+   */
+  mv(query: string, destination: string): Promise<MoveResult> {
+    return mv(this.context, query, destination);
+  }
+
+  /**
+   * Gives an image a new uri (same version); its file moves to the new storage path.
+   * @example `await client.rename("vsoch/hello-world:latest", "mine/hello:v1")`
+   */
+  rename(query: string, newUri: string): Promise<RenameResult> {
+    return rename(this.context, query, newUri);
+  }
+
+  /**
+   * Removes an image's catalog row and file (`rmi` is the same).
+   * @example `client.rm("vsoch/hello-world:latest").location`
+   */
+  rm(query: string): RemoveResult {
+    return rm(this.context, query);
+  }
+
+  /** Same as `rm`. */
+  rmi(query: string): RemoveResult {
+    return rm(this.context, query);
+  }
+
+  /**
+   * Searches the catalog and, for docker/nvidia, lists the repository's tags on the registry.
+   * @example `(await client.search(["nvidia://tensorflow"])).remote[0]?.tags`
+   */
+  search(query: string[] = [], options: SearchOptions = {}): Promise<SearchResult> {
+    return search(this.context, query, options);
+  }
+
+  /**
+   * Image labels in the catalog, grouped per image.
+   * @example `client.labels({ key: "maintainer" })`
+   */
+  labels(query: LabelsQuery = {}): ImageLabels[] {
+    return labels(this.context, query);
+  }
+
+  /**
+   * An interactive REPL with this library loaded; resolves when it is closed.
+   * @example `await client.shell({ backend: "nvidia" })`
+   */
+  shell(options: ShellOptions = {}): Promise<void> {
+    return shell(this.context, options);
+  }
+
+  /** Backend names in the secrets file. @example `client.backends()` */
+  backends(): string[] {
+    return listBackends(this.context);
+  }
+
+  /** One backend's settings from the secrets file (unmasked), or undefined. */
+  backendSettings(name: string): Record<string, unknown> | undefined {
+    return showBackend(this.context, name);
+  }
+
+  /** Number of backends and the active one. */
+  backendStatus(): BackendStatus {
+    return backendStatus(this.context);
+  }
+
+  /** Makes `name` the default client. @example `client.activateBackend("nvidia")` */
+  activateBackend(name: string): string {
+    return activateBackend(this.context, name);
+  }
+
+  /** Clears the default client; returns the one that was active. */
+  deactivateBackend(): string | undefined {
+    return deactivateBackend(this.context);
+  }
+
+  /** Sets `SREGISTRY_<BACKEND>_<VAR>`. @example `client.addBackendSetting("nvidia", "token", key)` */
+  addBackendSetting(
+    backend: string,
+    variable: string,
+    value: string,
+    options: { force?: boolean } = {},
+  ): SettingChange {
+    return addBackendSetting(this.context, backend, variable, value, options);
+  }
+
+  /** Unsets a backend variable. */
+  removeBackendSetting(
+    backend: string,
+    variable: string,
+  ): { backend: string; key: string; removed: boolean } {
+    return removeBackendSetting(this.context, backend, variable);
+  }
+
+  /** Deletes a backend's settings; false when there was none. */
+  deleteBackend(name: string): boolean {
+    return deleteBackend(this.context, name);
   }
 
   close(): void {

@@ -1,6 +1,14 @@
 /** Every command of the CLI, in help order. */
 import type { Command } from "commander";
 import type { CliRuntime } from "../runtime.js";
+import { registerAdd } from "./add.js";
+import { registerBackend } from "./backend.js";
+import { registerLabels } from "./labels.js";
+import { registerMv } from "./mv.js";
+import { registerRename } from "./rename.js";
+import { registerRm, registerRmi } from "./rm.js";
+import { registerSearch } from "./search.js";
+import { registerShell } from "./shell.js";
 import { registerGet } from "./get.js";
 import { registerImages } from "./images.js";
 import { registerInspect } from "./inspect.js";
@@ -12,9 +20,18 @@ export type RegisterCommand = (program: Command, rt: CliRuntime) => void;
 
 export const COMMANDS: RegisterCommand[] = [
   registerVersion,
+  registerBackend,
+  registerShell,
   registerImages,
   registerInspect,
   registerGet,
+  registerAdd,
+  registerMv,
+  registerRename,
+  registerRm,
+  registerRmi,
+  registerSearch,
   registerPull,
+  registerLabels,
   registerRecord,
 ];

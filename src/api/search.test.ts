@@ -1,0 +1,71 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Context } from "./context.js";
+import { search } from "./search.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sregistry-search-"));
+mkdirSync(join(dir, "db"));
+const env = {
+  SREGISTRY_DATABASE: join(dir, "db"),
+  SREGISTRY_STORAGE: join(dir, "s"),
+  SREGISTRY_CLIENT_SECRETS: join(dir, "x"),
+};
+const ctx = new Context({ env, home: dir });
+after(() => {
+  ctx.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function row(collection: string, name: string, tag: string, metrics: object = {}): void {
+  ctx
+    .catalog()
+    .upsertContainer({
+      collection,
+      name,
+      tag,
+      version: "",
+      client: "docker",
+      image: null,
+      url: null,
+      metrics,
+    });
+}
+row("nvidia", "tensorflow", "17.11");
+row("nvidia", "caffe2", "17.10", { config: { config: { Labels: { framework: "Caffe2" } } } });
+row("library", "busybox", "latest");
+
+const uris = (rows: { uri: string | null }[]) => rows.map((r) => r.uri);
+
+test("no words lists every row; words match uri, name, tag or labels, all words needed", async () => {
+  assert.equal((await search(ctx, [])).local.length, 3);
+  assert.deepEqual(uris((await search(ctx, ["NVIDIA"])).local), [
+    "nvidia/tensorflow:17.11",
+    "nvidia/caffe2:17.10",
+  ]);
+  assert.deepEqual(uris((await search(ctx, ["nvidia", "17.1"])).local), [
+    "nvidia/tensorflow:17.11",
+    "nvidia/caffe2:17.10",
+  ]);
+  assert.deepEqual(uris((await search(ctx, ["nvidia", "flow"])).local), ["nvidia/tensorflow:17.11"]);
+  assert.deepEqual(uris((await search(ctx, ["caffe2"])).local), ["nvidia/caffe2:17.10"]);
+  assert.deepEqual(uris((await search(ctx, ["framework"])).local), ["nvidia/caffe2:17.10"], "label key");
+  assert.deepEqual(uris((await search(ctx, ["nvidia/tensorflow:17.11"])).local), ["nvidia/tensorflow:17.11"]);
+  assert.deepEqual((await search(ctx, ["nothing"])).local, []);
+});
+
+test("with the default hub client nothing is asked of a registry; --remote says why it cannot", async () => {
+  assert.deepEqual((await search(ctx, ["busybox"])).remote, []);
+  await assert.rejects(search(ctx, ["busybox"], { remote: true }), {
+    code: "UNSUPPORTED_CLIENT",
+    message: /search --remote needs the docker or nvidia backend, not hub/,
+  });
+});
+
+test("--local never asks a registry, even with a docker:// word", async () => {
+  const found = await search(ctx, ["docker://busybox"], { local: true });
+  assert.deepEqual(uris(found.local), ["library/busybox:latest"], "the scheme is ignored for the catalog");
+  assert.deepEqual(found.remote, []);
+});

@@ -1,0 +1,28 @@
+/** `sregistry rename <image> <newuri>`: a new catalog name (same version), file moved along. */
+import { basename } from "node:path";
+import type { Command } from "commander";
+import { rename } from "../../api/rename.js";
+import { resolveClientName } from "../../config/backend.js";
+import type { CliRuntime } from "../runtime.js";
+
+export function registerRename(program: Command, rt: CliRuntime): void {
+  program
+    .command("rename")
+    .description("give an image a new uri (the version is kept) and move its file to match")
+    .argument("<image>", "collection/name[:tag][@version]")
+    .argument("<newuri>", "new collection/name[:tag]")
+    .option("--json", "print the result as JSON")
+    .addHelpText("after", "\nExample:\n  sregistry rename vsoch/hello-world:latest mine/hello:v1")
+    .action(async (image: string, newUri: string, options: { json?: boolean }) => {
+      const ctx = rt.context();
+      if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
+      const renamed = await rename(ctx, image, newUri);
+      if (options.json) return rt.printJson(renamed);
+      // A remote record has no file: show the uris instead.
+      const line =
+        renamed.from === null
+          ? `${renamed.oldUri} => ${renamed.uri}`
+          : `${basename(renamed.from)} => ${renamed.to}`;
+      rt.logger.info(`[rename] ${line}`);
+    });
+}

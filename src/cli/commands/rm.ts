@@ -1,0 +1,34 @@
+/** `sregistry rm <image>` (and `rmi`): delete an image's catalog row and its file. */
+import type { Command } from "commander";
+import { rm } from "../../api/rm.js";
+import { resolveClientName } from "../../config/backend.js";
+import type { CliRuntime } from "../runtime.js";
+
+export function registerRm(program: Command, rt: CliRuntime): void {
+  define(program, rt, "rm", "remove an image: its catalog row and its file");
+}
+
+/** The original's former `rmi`, now the same as `rm`. */
+export function registerRmi(program: Command, rt: CliRuntime): void {
+  define(program, rt, "rmi", "same as rm");
+}
+
+function define(program: Command, rt: CliRuntime, name: string, description: string): void {
+  program
+    .command(name)
+    .description(description)
+    .argument("<image>", "collection/name[:tag][@version]")
+    .option("--json", "print what was removed as JSON")
+    .addHelpText("after", `\nExample:\n  sregistry ${name} vsoch/hello-world:latest`)
+    .action((image: string, options: { json?: boolean }) => {
+      const ctx = rt.context();
+      if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
+      const removed = rm(ctx, image);
+      if (options.json) return rt.printJson(removed);
+      // Like the original: the `get` line of what is removed, then notes.
+      if (removed.location !== null) rt.print(removed.location);
+      if (removed.fileMissing)
+        rt.logger.warning(`image file ${removed.row.image} does not exist on the file system!`);
+      if (removed.row.image === null) rt.logger.info(`[rm] ${removed.uri}`);
+    });
+}
