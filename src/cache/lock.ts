@@ -77,7 +77,7 @@ export class HeldLock {
     this.timer.unref();
   }
 
-  /** Marks the lock as alive; the blob store also calls it when bytes arrive. */
+  /** Marks the lock as alive (called by the heartbeat timer; callers may touch it too). */
   async touch(): Promise<void> {
     if (this.released) return;
     const now = new Date();
