@@ -51,8 +51,12 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     const entry: LoggedRequest = { method: req.method ?? "GET", path: req.url ?? "/" };
     if (req.headers.authorization) entry.authorization = req.headers.authorization;
     if (req.headers.host) entry.host = req.headers.host;
+    // Read when asked: once a client has seen the response, its status is final (no race with "finish").
+    Object.defineProperty(entry, "status", {
+      enumerable: true,
+      get: () => (res.headersSent ? res.statusCode : undefined),
+    });
     options.requests.push(entry);
-    res.on("finish", () => (entry.status = res.statusCode));
     void route(req, res, options, port).catch((err: Error) => {
       if (!res.headersSent) res.writeHead(502, { "Content-Type": "text/plain" });
       res.end(`front error: ${err.message}`);

@@ -102,6 +102,22 @@ describe("anonymous registry", () => {
     assert.deepEqual(server.requests.at(-1), { method: "GET", path: "/v2/", host: server.host, status: 200 });
   });
 
+  it("lets a test intercept requests at the front (fault injection) and clear the hook", async () => {
+    let hits = 0;
+    server.intercept = (req, res) => {
+      if (!req.url?.includes("/manifests/")) return false;
+      hits += 1;
+      res.writeHead(429, { "Retry-After": "1" }).end();
+      return true;
+    };
+    assert.equal((await fetch(`${server.url}/v2/x/manifests/1`)).status, 429);
+    assert.equal((await fetch(`${server.url}/v2/`)).status, 200, "other requests still proxied");
+    server.intercept = undefined;
+    assert.equal((await fetch(`${server.url}/v2/x/manifests/1`)).status, 404);
+    assert.equal(hits, 1);
+    assert.equal(server.requests.at(-1)?.status, 404);
+  });
+
   it("takes a skopeo push of the sample image and gives it back to skopeo inspect", async () => {
     await assertSampleRoundTrip(server, "library/sample:1");
   });
