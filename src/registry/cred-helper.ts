@@ -47,12 +47,16 @@ export async function runCredentialHelper(name: string, serverUrl: string): Prom
 
 function run(program: string, input: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, ["get"], { stdio: ["pipe", "pipe", "pipe"], timeout: TIMEOUT_MS });
+    const child = spawn(program, ["get"], { stdio: ["pipe", "pipe", "pipe"] });
+    // Our own timer (spawn's `timeout` option keeps the process alive when the spawn fails).
+    const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
+    timer.unref();
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (err.code === "ENOENT") {
         reject(
           new SregistryError(
@@ -64,7 +68,10 @@ function run(program: string, input: string): Promise<{ code: number; stdout: st
         );
       } else reject(err);
     });
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
     child.stdin.on("error", () => undefined); // helper exited before reading stdin
     child.stdin.end(input);
   });

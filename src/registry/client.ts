@@ -1,0 +1,288 @@
+/**
+ * The registry client: the transport stack assembled once per registry, and the operations the
+ * pull pipeline needs (manifest, platform choice, config, blob streams, tags, ping).
+ *
+ * Stack, outermost first: retry → redirects → auth → logging → http. Retry wraps everything so
+ * that a 5xx on a CDN hop is retried too; redirects sit above auth so each hop is authorised on its
+ * own (only the registry's host ever gets `Authorization`); token requests use their own
+ * retry → redirects → logging → http chain and never see the registry credentials' Bearer token.
+ *
+ * @example
+ * ```ts
+ * const client = new RegistryClient({ registry: "nvcr.io", keychain, logger });
+ * const image = await client.resolveImage("nvidia/cuda", "12.0-base", { os: "linux", architecture: "amd64" });
+ * for (const layer of image.layers) { const blob = await client.openBlob("nvidia/cuda", layer.digest); ... }
+ * client.close();
+ * ```
+ */
+import type { Readable } from "node:stream";
+import type { Digest } from "../reference/digest.js";
+import { isDigest } from "../reference/digest.js";
+import { SregistryError } from "../util/errors.js";
+import { silentLogger, type Logger } from "../util/log.js";
+import { withAuth } from "./auth.js";
+import { openBlob, readConfigBlob, type OpenedBlob } from "./blob.js";
+import type { Keychain } from "./credentials.js";
+import { formatReference, responseError } from "./errors.js";
+import { createHttpTransport, header, type ClosableTransport, type Transport } from "./http.js";
+import { withLogging } from "./logging.js";
+import { fetchManifest, type FetchedManifest } from "./manifest.js";
+import { formatPlatform, platformRank, selectPlatform } from "./platform.js";
+import { withRedirects } from "./redirect.js";
+import { withRetry, type RetryOptions } from "./retry.js";
+import { apiHost, registryBaseUrl } from "./scheme.js";
+import { schema1ToImage } from "./schema1.js";
+import { listTags } from "./tags.js";
+import { TokenCache } from "./token.js";
+import {
+  MediaType,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type Platform,
+  type Schema1Manifest,
+} from "./types.js";
+import { blobUrl, manifestUrl } from "./urls.js";
+
+export interface RegistryClientOptions {
+  /** `host[:port]` as configured (nvcr.io, docker.io, 127.0.0.1:5000). */
+  registry: string;
+  /** Plain http (SREGISTRY_*_NOHTTPS). */
+  insecure?: boolean;
+  /** Do not verify TLS certificates (SREGISTRY_HTTPS_NOVERIFY). */
+  httpsNoVerify?: boolean;
+  keychain?: Keychain;
+  logger?: Logger;
+  /** Replace the base http transport (tests); the client then does not own it. */
+  transport?: Transport;
+  retry?: Partial<RetryOptions>;
+  userAgent?: string;
+  /** Share tokens between clients of the same registry. */
+  tokenCache?: TokenCache;
+  /** Clock for token expiry (tests). */
+  now?: () => number;
+}
+
+export interface ResolvedImage {
+  /** `registry/repo:tag` or `registry/repo@digest` as requested. */
+  reference: string;
+  /** The index / manifest list the image was chosen from, if the reference named one. */
+  index?: FetchedManifest;
+  manifest: FetchedManifest;
+  /** The image's platform (from its config, else the index entry, else what was asked). */
+  platform: Platform;
+  config: ImageConfig;
+  /** The config blob as fetched; for schema 1, the synthesised config serialised. */
+  configBytes: Buffer;
+  /** Undefined for schema 1 (no config blob exists). */
+  configDigest?: Digest;
+  /** In application order, bottom first. Schema 1 layers have `size: -1` (unknown). */
+  layers: Descriptor[];
+  schema: "oci" | "docker-v2" | "docker-v1";
+}
+
+export interface OpenBlobOptions {
+  offset?: number;
+  signal?: AbortSignal;
+}
+
+export class RegistryClient {
+  /** The registry as configured (used for credentials and messages). */
+  readonly registry: string;
+  /** `https://host[:port]` (or http when insecure). */
+  readonly baseUrl: string;
+  private readonly transport: Transport;
+  private readonly owned: ClosableTransport | undefined;
+  private readonly logger: Logger;
+
+  constructor(options: RegistryClientOptions) {
+    this.registry = options.registry;
+    this.baseUrl = registryBaseUrl(options.registry, { insecure: options.insecure });
+    this.logger = options.logger ?? silentLogger;
+    this.owned = options.transport
+      ? undefined
+      : createHttpTransport({ httpsNoVerify: options.httpsNoVerify, userAgent: options.userAgent });
+    const logged = withLogging(options.transport ?? this.owned!, this.logger);
+    const retry: Partial<RetryOptions> = {
+      onRetry: ({ attempt, delayMs, reason }) =>
+        this.logger.debug(`retrying after ${reason} (attempt ${attempt}, waiting ${delayMs} ms)`),
+      ...options.retry,
+    };
+    const authed = withAuth(logged, {
+      registry: apiHost(options.registry),
+      credentialsName: options.registry,
+      keychain: options.keychain,
+      tokenTransport: withRetry(withRedirects(logged), retry),
+      cache: options.tokenCache,
+      now: options.now,
+      insecure: options.insecure,
+    });
+    this.transport = withRetry(withRedirects(authed), retry);
+  }
+
+  manifestUrl(repo: string, reference: string): string {
+    return manifestUrl(this.baseUrl, repo, reference);
+  }
+
+  blobUrl(repo: string, digest: string): string {
+    return blobUrl(this.baseUrl, repo, digest);
+  }
+
+  fetchManifest(
+    repo: string,
+    reference: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<FetchedManifest> {
+    return fetchManifest({ ...this.request(repo), reference, signal: options.signal });
+  }
+
+  /** Manifest (through the index if any, for `platform`), config and layers of an image. */
+  async resolveImage(
+    repo: string,
+    reference: string,
+    platform: Platform,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ResolvedImage> {
+    const shown = `${this.registry}/${formatReference(repo, reference)}`;
+    const top = await this.fetchManifest(repo, reference, options);
+    if (top.kind !== "index")
+      return this.resolveManifest(repo, shown, top, platform, undefined, options.signal);
+    const entry = selectPlatform(top.json as ImageIndex, platform, shown);
+    const manifest = await this.fetchManifest(repo, entry.digest, options);
+    if (manifest.bytes.length !== entry.size) {
+      throw new SregistryError(
+        `manifest ${entry.digest} of ${shown} is ${manifest.bytes.length} bytes, index says ${entry.size}`,
+        {
+          code: "DIGEST_MISMATCH",
+        },
+      );
+    }
+    if (manifest.kind !== "manifest") {
+      throw new SregistryError(`index entry ${entry.digest} of ${shown} is not an image manifest`, {
+        code: "MANIFEST_INVALID",
+      });
+    }
+    const resolved = await this.resolveManifest(
+      repo,
+      shown,
+      manifest,
+      entry.platform ?? platform,
+      top,
+      options.signal,
+    );
+    return resolved;
+  }
+
+  /**
+   * Opens a blob stream (auth, redirects and retry of the request itself). With `offset`, asks for
+   * `bytes=<offset>-`; `status` 206 means the server honoured it, 200 that it sent everything.
+   */
+  openBlob(
+    repo: string,
+    digest: string,
+    options: OpenBlobOptions = {},
+  ): Promise<OpenedBlob & { body: Readable }> {
+    return openBlob({ ...this.request(repo), digest, offset: options.offset, signal: options.signal });
+  }
+
+  listTags(repo: string, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+    return listTags({ ...this.request(repo), pageSize: options.pageSize, signal: options.signal });
+  }
+
+  /** GET /v2/: reachable, speaks the API, and (with credentials) accepts them. */
+  async ping(options: { signal?: AbortSignal } = {}): Promise<{ status: number; apiVersion?: string }> {
+    const res = await this.transport({ method: "GET", url: `${this.baseUrl}/v2/`, signal: options.signal });
+    if (res.status !== 200) throw await responseError(res, { registry: this.registry, what: "ping" });
+    res.body.resume();
+    return { status: res.status, apiVersion: header(res, "docker-distribution-api-version") };
+  }
+
+  /** Drops pooled connections (only those of a transport this client created). */
+  close(): void {
+    this.owned?.close();
+  }
+
+  private request(repo: string) {
+    return { transport: this.transport, baseUrl: this.baseUrl, registry: this.registry, repo };
+  }
+
+  private async resolveManifest(
+    repo: string,
+    shown: string,
+    manifest: FetchedManifest,
+    fallbackPlatform: Platform,
+    index: FetchedManifest | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ResolvedImage> {
+    const base = { reference: shown, index, manifest };
+    if (manifest.kind === "schema1") {
+      const { config, layers } = schema1ToImage(manifest.json as Schema1Manifest);
+      const platform = platformOf(config, fallbackPlatform);
+      this.warnPlatform(shown, platform, fallbackPlatform, index);
+      return {
+        ...base,
+        platform,
+        config,
+        configBytes: Buffer.from(JSON.stringify(config)),
+        layers,
+        schema: "docker-v1",
+      };
+    }
+    const json = manifest.json as ImageManifest;
+    const { bytes, digest } = await readConfigBlob({ ...this.request(repo), signal }, json.config);
+    const config = parseConfig(bytes, shown, json.layers.length);
+    const platform = platformOf(config, fallbackPlatform);
+    this.warnPlatform(shown, platform, fallbackPlatform, index);
+    const schema = manifest.mediaType === MediaType.DockerManifest ? "docker-v2" : "oci";
+    return {
+      ...base,
+      platform,
+      config,
+      configBytes: bytes,
+      configDigest: digest,
+      layers: json.layers,
+      schema,
+    };
+  }
+
+  /** A single-platform image for another platform is used (it may be meant for another host), with a warning. */
+  private warnPlatform(
+    shown: string,
+    got: Platform,
+    want: Platform,
+    index: FetchedManifest | undefined,
+  ): void {
+    if (index || platformRank(got, want) !== undefined) return;
+    this.logger.warning(
+      `${shown} is built for ${formatPlatform(got)}, not ${formatPlatform(want)}; using it anyway`,
+    );
+  }
+}
+
+function platformOf(config: ImageConfig, fallback: Platform): Platform {
+  if (typeof config.os !== "string" || typeof config.architecture !== "string") return fallback;
+  const platform: Platform = { os: config.os, architecture: config.architecture };
+  if (typeof config.variant === "string" && config.variant !== "") platform.variant = config.variant;
+  return platform;
+}
+
+function parseConfig(bytes: Buffer, shown: string, layerCount: number): ImageConfig {
+  const fail = (why: string): SregistryError =>
+    new SregistryError(`invalid image config for ${shown}: ${why}`, { code: "MANIFEST_INVALID" });
+  let config: unknown;
+  try {
+    config = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw fail("not valid JSON");
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) throw fail("not a JSON object");
+  const rootfs = (config as ImageConfig).rootfs;
+  if (rootfs !== undefined) {
+    const ids = rootfs?.diff_ids;
+    if (!Array.isArray(ids) || !ids.every((d) => isDigest(d)))
+      throw fail("rootfs.diff_ids is not a list of digests");
+    if (ids.length !== layerCount) throw fail(`${ids.length} diff_ids for ${layerCount} layers`);
+  }
+  return config as ImageConfig;
+}

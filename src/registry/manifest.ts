@@ -1,0 +1,99 @@
+/**
+ * Fetching one manifest: a single GET accepting every manifest type, the body read under a 4 MiB
+ * cap, parsed and validated (manifest-parse.ts), and its digest checked.
+ *
+ * Digest rules: fetched by digest, the bytes must hash to it (DIGEST_MISMATCH otherwise); fetched
+ * by tag, they must match `Docker-Content-Digest` when the registry sends a valid one. For signed
+ * schema 1 manifests both compare against the payload without signatures (schema1.ts), which is
+ * what registries address them by.
+ *
+ * @example
+ * ```ts
+ * const m = await fetchManifest({ transport, baseUrl: "https://nvcr.io", registry: "nvcr.io", repo: "nvidia/cuda", reference: "12.0" });
+ * m.digest; m.mediaType; m.json;
+ * ```
+ */
+import { digestOf, isDigest, parseDigest, type Digest, type DigestAlgorithm } from "../reference/digest.js";
+import { SregistryError } from "../util/errors.js";
+import { readBody } from "./body.js";
+import { formatReference, responseError } from "./errors.js";
+import { header, type Transport } from "./http.js";
+import { MANIFEST_MEDIA_TYPES, parseManifest, type ManifestKind } from "./manifest-parse.js";
+import { schema1Payload } from "./schema1.js";
+import type { ImageIndex, ImageManifest, Schema1Manifest } from "./types.js";
+import { manifestUrl } from "./urls.js";
+
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export interface FetchedManifest {
+  /** The URL the manifest came from (after redirects). */
+  url: string;
+  /** The manifest's content digest (for signed schema 1: of the payload without signatures). */
+  digest: Digest;
+  mediaType: string;
+  kind: ManifestKind;
+  bytes: Buffer;
+  json: ImageIndex | ImageManifest | Schema1Manifest;
+}
+
+export interface ManifestRequest {
+  transport: Transport;
+  /** `https://host[:port]` */
+  baseUrl: string;
+  /** For messages: the registry as the user named it. */
+  registry: string;
+  repo: string;
+  /** A tag or a digest. */
+  reference: string;
+  signal?: AbortSignal;
+}
+
+export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
+
+export async function fetchManifest(request: ManifestRequest): Promise<FetchedManifest> {
+  const { registry, repo, reference } = request;
+  const where = `${registry}/${formatReference(repo, reference)}`;
+  const url = manifestUrl(request.baseUrl, repo, reference);
+  const res = await request.transport({
+    method: "GET",
+    url,
+    headers: { accept: MANIFEST_ACCEPT },
+    signal: request.signal,
+  });
+  if (res.status !== 200) {
+    throw await responseError(res, { registry, repo, reference, what: "manifest" });
+  }
+  const bytes = await readBody(
+    res.body,
+    MAX_MANIFEST_BYTES,
+    () =>
+      new SregistryError(`invalid manifest for ${where}: larger than 4 MiB`, { code: "MANIFEST_INVALID" }),
+  );
+  const parsed = parseManifest(bytes, header(res, "content-type"), where);
+  const payload =
+    parsed.kind === "schema1" ? schema1Payload(bytes, parsed.json as { signatures?: unknown }) : bytes;
+  const digest = checkDigest(payload, reference, header(res, "docker-content-digest"), where);
+  return { url: res.url, digest, mediaType: parsed.mediaType, kind: parsed.kind, bytes, json: parsed.json };
+}
+
+function checkDigest(
+  payload: Buffer,
+  reference: string,
+  headerDigest: string | undefined,
+  where: string,
+): Digest {
+  const expected = isDigest(reference) ? reference : isDigest(headerDigest) ? headerDigest : undefined;
+  if (expected === undefined) return digestOf(payload);
+  const algorithm: DigestAlgorithm = parseDigest(expected).algorithm;
+  const actual = digestOf(payload, algorithm);
+  if (actual !== expected) {
+    const source = expected === reference ? "requested digest" : "Docker-Content-Digest";
+    throw new SregistryError(
+      `manifest digest mismatch for ${where}: ${source} ${expected}, content ${actual}`,
+      {
+        code: "DIGEST_MISMATCH",
+      },
+    );
+  }
+  return actual;
+}
