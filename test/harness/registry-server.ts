@@ -74,22 +74,17 @@ async function startIn(tmp: TmpDir, options: RegistryOptions): Promise<RegistryS
   const requests: LoggedRequest[] = [];
   const creds = await makeCredentials(tmp.path, options);
   let intercept: Interceptor | undefined;
-  const backendPort = await freePort();
-  const front = await startFront({
-    backendPort,
-    requests,
-    tokenIssuer: creds.issuer,
-    interceptor: () => intercept,
-  });
+  const frontOptions = { backendPort: 0, requests, tokenIssuer: creds.issuer, interceptor: () => intercept };
+  const front = await startFront(frontOptions);
   let child: ChildProcess;
+  let backendPort: number;
   try {
-    const config = registryConfig(tmp.path, backendPort, front.port, options, creds);
-    await writeFile(join(tmp.path, "config.yml"), config);
-    child = await spawnRegistry(join(tmp.path, "config.yml"), backendPort);
+    ({ child, port: backendPort } = await spawnOnFreePort(tmp.path, front.port, options, creds));
   } catch (err) {
     await front.close();
     throw err;
   }
+  frontOptions.backendPort = backendPort; // the front reads it on every request
   const adminAuth = (path: string) => adminAuthorization(path, creds);
   const server: RegistryServer = {
     get intercept() {
@@ -194,13 +189,33 @@ function registryConfig(
   return lines.join("\n") + "\n";
 }
 
+/** Picks a free port and starts the registry on it; retries when the port was taken in between. */
+async function spawnOnFreePort(
+  dir: string,
+  frontPort: number,
+  options: RegistryOptions,
+  creds: Credentials,
+): Promise<{ child: ChildProcess; port: number }> {
+  const configPath = join(dir, "config.yml");
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    await writeFile(configPath, registryConfig(dir, port, frontPort, options, creds));
+    try {
+      return { child: await spawnRegistry(configPath, port), port };
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+    }
+  }
+}
+
 async function spawnRegistry(configPath: string, port: number): Promise<ChildProcess> {
   const child = spawn(REGISTRY_BINARY, ["serve", configPath], { stdio: ["ignore", "ignore", "pipe"] });
   running.add(child);
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   let exited = false;
-  child.on("exit", () => {
+  // "close" comes after stderr is drained, so the reason for an early exit is in `stderr`.
+  child.on("close", () => {
     exited = true;
     running.delete(child);
   });
