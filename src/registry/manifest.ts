@@ -15,13 +15,13 @@
  */
 import { digestOf, isDigest, parseDigest, type Digest, type DigestAlgorithm } from "../reference/digest.js";
 import { SregistryError } from "../util/errors.js";
-import { readBody } from "./body.js";
-import { formatReference, responseError } from "./errors.js";
-import { header, type Transport } from "./http.js";
+import { readBody, readErrorText } from "./body.js";
+import { errorCodes, formatReference, responseError, statusError } from "./errors.js";
+import { header, type HttpResponse, type Transport } from "./http.js";
 import { MANIFEST_MEDIA_TYPES, parseManifest, type ManifestKind } from "./manifest-parse.js";
 import { schema1Payload } from "./schema1.js";
 import type { ImageIndex, ImageManifest, Schema1Manifest } from "./types.js";
-import { manifestUrl } from "./urls.js";
+import { manifestUrl, tagsUrl } from "./urls.js";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -60,9 +60,8 @@ export async function fetchManifest(request: ManifestRequest): Promise<FetchedMa
     headers: { accept: MANIFEST_ACCEPT },
     signal: request.signal,
   });
-  if (res.status !== 200) {
-    throw await responseError(res, { registry, repo, reference, what: "manifest" });
-  }
+  if (res.status === 404) throw await notFoundError(request, res);
+  if (res.status !== 200) throw await responseError(res, { registry, repo, reference, what: "manifest" });
   const bytes = await readBody(
     res.body,
     MAX_MANIFEST_BYTES,
@@ -74,6 +73,30 @@ export async function fetchManifest(request: ManifestRequest): Promise<FetchedMa
     parsed.kind === "schema1" ? schema1Payload(bytes, parsed.json as { signatures?: unknown }) : bytes;
   const digest = checkDigest(payload, reference, header(res, "docker-content-digest"), where);
   return { url: res.url, digest, mediaType: parsed.mediaType, kind: parsed.kind, bytes, json: parsed.json };
+}
+
+/**
+ * Registries (distribution 2.x among them) answer MANIFEST_UNKNOWN for a missing repository too;
+ * one tags/list probe tells "repository unknown" from "tag unknown" for the user.
+ */
+async function notFoundError(request: ManifestRequest, res: HttpResponse): Promise<SregistryError> {
+  const { registry, repo, reference } = request;
+  const codes = errorCodes(await readErrorText(res.body));
+  if (!codes.includes("NAME_UNKNOWN")) {
+    try {
+      const probe = await request.transport({
+        method: "GET",
+        url: tagsUrl(request.baseUrl, repo, 1),
+        headers: { accept: "application/json" },
+        signal: request.signal,
+      });
+      const probeCodes = errorCodes(await readErrorText(probe.body));
+      if (probe.status === 404 && probeCodes.includes("NAME_UNKNOWN")) codes.push("NAME_UNKNOWN");
+    } catch {
+      // the probe is only for a better message
+    }
+  }
+  return statusError(404, codes, { registry, repo, reference, what: "manifest" });
 }
 
 function checkDigest(
