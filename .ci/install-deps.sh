@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 PACKAGES=(
   docker-registry skopeo umoci squashfs-tools squashfs-tools-ng siftool pigz zstd
-  apache2-utils sqlite3 openssl util-linux ca-certificates
+  apache2-utils sqlite3 openssl util-linux ca-certificates python3 python3-sqlalchemy
 )
 # One binary per package (ca-certificates: its bundle file), used to skip apt when all are present.
 BINARIES=(
@@ -27,7 +27,9 @@ all_present() {
   for bin in "${BINARIES[@]}"; do
     command -v "$bin" >/dev/null 2>&1 || return 1
   done
-  [ -f /etc/ssl/certs/ca-certificates.crt ]
+  [ -f /etc/ssl/certs/ca-certificates.crt ] || return 1
+  # SQLAlchemy lets a test open our catalog the way the original tool does.
+  /usr/bin/python3 -c 'import sqlalchemy' >/dev/null 2>&1
 }
 
 block_services() {
