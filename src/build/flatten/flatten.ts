@@ -40,7 +40,7 @@ import { TarSink } from "./sink.js";
 import { displayName, type TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { FlatTree, TreeError } from "./tree.js";
-import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry } from "./types.js";
+import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
 
 export type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
 
@@ -63,6 +63,8 @@ export async function flattenLayers(
     throw err;
   }
   const plan = makePlan(tree);
+  const root = rootAttributes(tree);
+  options.onScanned?.(root);
   const sink = new TarSink(out, options.onProgress);
   await emitEager(plan, sink);
   let skipped = 0;
@@ -72,7 +74,6 @@ export async function flattenLayers(
     else await emitLayerBodies(layers[i]!, bodies, sink, budget);
   }
   await sink.finish(options.end ?? true);
-  const root = tree.root.meta;
   return {
     layers: layers.length,
     entriesRead: budget.entries,
@@ -81,9 +82,14 @@ export async function flattenLayers(
     bytesRead: budget.bytesRead,
     bytesWritten: sink.bytes,
     layersSkipped: skipped,
-    root: { mode: root.mode, uid: root.uid, gid: root.gid, mtime: root.mtime },
+    root,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
+}
+
+function rootAttributes(tree: FlatTree): RootAttributes {
+  const { mode, uid, gid, mtime } = tree.root.meta;
+  return { mode, uid, gid, mtime };
 }
 
 /** Pass 1: scans layers (a few at a time) and applies them to the tree in order. */

@@ -9,6 +9,7 @@
  * out.get("etc/hosts")?.body.toString(); // "127.0.0.1 localhost\n"
  * ```
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { extract, pack, type Header } from "tar-stream";
@@ -90,3 +91,67 @@ export async function flattenToList(
   await readAll;
   return { entries, order, stats, tar };
 }
+
+export interface SnapshotItem {
+  /** File type bits (S_IFMT). */
+  type: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  ino: number;
+  size?: number;
+  sha256?: string;
+  target?: string;
+  rdev?: [number, number];
+  xattrs: Record<string, string>;
+}
+
+/**
+ * Snapshot of a directory tree (relative path → lstat facts, content hash, xattrs), taken with
+ * python3 because Node has no xattr API. Used to compare umoci's rootfs with unsquashfs output.
+ */
+export function snapshotTree(root: string): Map<string, SnapshotItem> {
+  const json = execFileSync("python3", ["-c", SNAPSHOT_PY, root], { maxBuffer: 256 * 1024 * 1024 });
+  return new Map(Object.entries(JSON.parse(json.toString("utf8")) as Record<string, SnapshotItem>));
+}
+
+const SNAPSHOT_PY = `import hashlib
+import json
+import os
+import stat
+import sys
+
+root = sys.argv[1]
+out = {}
+for dirpath, dirnames, filenames in os.walk(root):
+    for name in [""] + dirnames + filenames:
+        if name == "" and dirpath != root:
+            continue
+        path = os.path.join(dirpath, name) if name else dirpath
+        st = os.lstat(path)
+        rel = os.path.relpath(path, root)
+        item = {
+            "type": stat.S_IFMT(st.st_mode),
+            "mode": stat.S_IMODE(st.st_mode),
+            "uid": st.st_uid,
+            "gid": st.st_gid,
+            "mtime": int(st.st_mtime),
+            "ino": st.st_ino,
+        }
+        if stat.S_ISREG(st.st_mode):
+            with open(path, "rb") as f:
+                item["sha256"] = hashlib.sha256(f.read()).hexdigest()
+            item["size"] = st.st_size
+        if stat.S_ISLNK(st.st_mode):
+            item["target"] = os.readlink(path)
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            item["rdev"] = [os.major(st.st_rdev), os.minor(st.st_rdev)]
+        try:
+            names = os.listxattr(path, follow_symlinks=False)
+            item["xattrs"] = {n: os.getxattr(path, n, follow_symlinks=False).hex() for n in sorted(names)}
+        except OSError:
+            item["xattrs"] = {}
+        out[rel] = item
+json.dump(out, sys.stdout)
+`;

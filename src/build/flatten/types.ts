@@ -50,6 +50,11 @@ export interface FlattenOptions {
   maxPaxHeaderBytes?: number;
   /** Layers scanned at once in the first pass (default 2). */
   scanConcurrency?: number;
+  /**
+   * Called after the first pass, before any output is written, with the root directory's
+   * attributes (so a squashfs tool can be started with the right `-root-*` options).
+   */
+  onScanned?: (root: RootAttributes) => void;
   /** Called with the number of tar bytes written so far. */
   onProgress?: (bytes: number) => void;
   /** End `out` when done (default true). */
