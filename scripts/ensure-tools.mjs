@@ -33,7 +33,9 @@ export function ensureTools() {
     if (missing.length === 0) return;
   }
   const packages = [...new Set(missing.map((tool) => TOOLS[tool]))].join(" ");
-  console.error(`ERROR missing tools: ${missing.join(", ")}; install them with: sudo apt-get install ${packages}`);
+  console.error(
+    `ERROR missing tools: ${missing.join(", ")}; install them with: sudo apt-get install ${packages}`,
+  );
   process.exit(1);
 }
 

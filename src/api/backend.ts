@@ -14,7 +14,8 @@ import { backendSettings, persistBackendSecrets, resolveClientName } from "../co
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
-import { chainKeychains, dockerConfigKeychain, staticKeychain, type Keychain } from "../registry/credentials.js";
+import { chainKeychains, staticKeychain, type Keychain } from "../registry/credentials.js";
+import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
 
@@ -43,7 +44,7 @@ export function connectRemote(ctx: Context, image: string): Remote {
     // *_NOHTTPS is the backend's transport choice, so it also covers a host named in the reference.
     insecure: backend.insecure,
     httpsNoVerify: ctx.settings.httpsNoVerify,
-    keychain: keychainFor(backend, reference),
+    keychain: keychainFor(backend, reference, ctx.env),
     logger: ctx.logger,
   });
   const scheme = backend.insecure ? "http" : "https";
@@ -57,12 +58,16 @@ export function connectRemote(ctx: Context, image: string): Remote {
 }
 
 /** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */
-function keychainFor(backend: BackendSettings, reference: ImageReference): Keychain {
+function keychainFor(backend: BackendSettings, reference: ImageReference, env: NodeJS.ProcessEnv): Keychain {
   const chain: Keychain[] = [];
-  if (backend.username !== undefined && backend.password !== undefined && reference.registry === backend.registry) {
+  if (
+    backend.username !== undefined &&
+    backend.password !== undefined &&
+    reference.registry === backend.registry
+  ) {
     chain.push(staticKeychain({ username: backend.username, password: backend.password }));
   }
-  chain.push(dockerConfigKeychain(backend.dockerConfigPath));
+  chain.push(dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(env)));
   return chainKeychains(...chain);
 }
 

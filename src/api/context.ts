@@ -10,7 +10,7 @@
  * ```
  */
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { openCatalog } from "../catalog/database.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
@@ -66,11 +66,9 @@ export class Context {
     }
     if (!this.openedCatalog) {
       const dir = dirname(this.settings.databasePath);
-      // The default location is ours to create; a folder the user named must already exist.
-      if (!existsSync(dir) && dir === join(this.settings.home, ".singularity")) mkdirSync(dir, { mode: 0o700 });
-      if (!existsSync(dir)) {
-        throw new SregistryError(`Database location ${dir} does not exist.`, { code: "NO_DATABASE" });
-      }
+      // Unlike the original (which stops with "Database location ... does not exist."), the
+      // folder is created, private to the user, like the rest of what a pull writes.
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.openedCatalog = openCatalog(this.settings.databasePath);
     }
     return this.openedCatalog;

@@ -21,5 +21,5 @@ export interface InspectResult {
 export function inspect(ctx: Context, query: string): InspectResult {
   const row = findContainer(ctx.catalog(), query);
   if (!row) throw new SregistryError(`image ${query} was not found in the database`, { code: "NOT_FOUND" });
-  return { location: row.image ?? row.url, record: inspectRecord(row) as Record<string, unknown> };
+  return { location: row.image ?? row.url, record: inspectRecord(row) as unknown as Record<string, unknown> };
 }

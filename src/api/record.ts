@@ -56,7 +56,11 @@ export function catalogNames(ref: ImageReference): { collection: string; name: s
  * like the original's docs show ("1" schema 1, "2" schema 2/OCI manifest, "config"), with the
  * index, the manifest digest and the chosen platform added.
  */
-export function manifestMetrics(remote: Remote, image: ResolvedImage, version: string): Record<string, unknown> {
+export function manifestMetrics(
+  remote: Remote,
+  image: ResolvedImage,
+  version: string,
+): Record<string, unknown> {
   const ref = remote.reference;
   const wanted = ref.digest ?? ref.tag;
   const selfLink = manifestUrl(remote, wanted);

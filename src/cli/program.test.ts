@@ -11,7 +11,12 @@ after(() => rmSync(base, { recursive: true, force: true }));
 
 function memoryStream() {
   let text = "";
-  return { write: (chunk: string) => ((text += chunk), true), get text() { return text; } };
+  return {
+    write: (chunk: string) => ((text += chunk), true),
+    get text() {
+      return text;
+    },
+  };
 }
 
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -35,7 +40,10 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 test("no arguments prints the banner and help, exit 0", async () => {
   const r = await cli([]);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, new RegExp(`^Singularity Registry Global Client v${VERSION.replace(/\./g, "\\.")}\n`));
+  assert.match(
+    r.stdout,
+    new RegExp(`^Singularity Registry Global Client v${VERSION.replace(/\./g, "\\.")}\n`),
+  );
   assert.match(r.stdout, /images/);
 });
 
