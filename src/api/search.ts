@@ -9,7 +9,8 @@
  * backend is the word's `docker://` / `nvidia://` prefix, else the default client (SREGISTRY_CLIENT,
  * else the secrets file, else `hub`). When that backend is docker or nvidia, the word names a
  * repository (`nvidia/tensorflow`, `tensorflow` on nvidia, `busybox` on docker → `library/busybox`;
- * a tag or digest in it is ignored) and all its tags are listed, following pagination. For any
+ * a tag or digest in it is ignored) and all its tags are listed (following pagination), sorted
+ * numeric-aware (`1.9` before `1.10`). For any
  * other backend (the default `hub` included) only the catalog is searched. `local: true` never asks
  * a registry; `remote: true` demands it (an error when the backend has no registry here).
  * A registry failure does not hide the other results: it is reported in that entry's `error`.
@@ -119,10 +120,12 @@ async function listRemoteTags(ctx: Context, word: string, pageSize: number | und
   // A registry other than the backend's own must stay in the uri for pull to find it again.
   const prefix = `${remote.clientName}://${reference.registry === backend.registry ? "" : `${reference.registry}/`}`;
   try {
-    const tags = await remote.registry.listTags(
+    const listed = await remote.registry.listTags(
       reference.repository,
       pageSize === undefined ? {} : { pageSize },
     );
+    // Registries list in storage order; numeric-aware sorting puts 1.9 before 1.10.
+    const tags = [...listed].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
     return { ...entry, tags, uris: tags.map((tag) => `${prefix}${reference.repository}:${tag}`) };
   } catch (err) {
     if (!(err instanceof SregistryError)) throw err;

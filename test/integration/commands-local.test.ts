@@ -1,0 +1,192 @@
+/** add, mv, rename, rm/rmi, labels and local search through the real CLI, on one isolated home. */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isolatedEnv, runCli, type CliResult } from "../harness/cli.js";
+import { runCli as runProgram } from "../../src/cli/program.js";
+import { tmpDir, type TmpDir } from "../harness/tools.js";
+
+let base: TmpDir;
+let storage: string;
+let announce: string;
+let env: Record<string, string>;
+const cli = (...args: string[]): Promise<CliResult> => inProcess(args, env);
+/** Through the real executable. */
+const cliProcess = (...args: string[]): Promise<CliResult> => runCli(args, { baseDir: base.path });
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+function file(name: string, content: string): string {
+  const path = join(base.path, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** Exactly one ERROR line on stderr, nothing on stdout, exit 1. */
+function assertOneError(result: CliResult, message: string | RegExp): void {
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stdout, "");
+  const lines = result.stderr.split("\n").filter(Boolean);
+  assert.equal(lines.length, 1, result.stderr);
+  if (typeof message === "string") assert.equal(lines[0], `ERROR ${message}`);
+  else assert.match(lines[0]!, message);
+}
+
+before(async () => {
+  base = await tmpDir("sregistry-cli-local-");
+  storage = join(base.path, ".singularity", "shub");
+  env = isolatedEnv(base.path);
+  mkdirSync(join(base.path, ".singularity"));
+  announce = `[client|hub] [database|sqlite:///${join(base.path, ".singularity", "sregistry.db")}]\n`;
+});
+after(() => base.cleanup());
+
+test("add: new, then update; the file is moved, or copied with --copy", async () => {
+  const hello = file("hello.sif", "hello");
+  const version = sha256("hello");
+  const added = await cliProcess("add", hello, "--name", "vsoch/hello-world", "--copy");
+  assert.deepEqual(added, {
+    code: 0,
+    stdout: `[container][new] vsoch/hello-world:latest@${version}\n`,
+    stderr: "",
+  });
+  assert.ok(existsSync(hello), "--copy keeps the source");
+  const again = await cli("add", hello, "--name", "vsoch/hello-world");
+  assert.equal(again.stdout, `[container][update] vsoch/hello-world:latest@${version}\n`);
+  assert.equal(existsSync(hello), false, "moved");
+  assert.equal(readFileSync(join(storage, "vsoch", "hello-world", `latest@${version}.sif`), "utf8"), "hello");
+  const json = await cli("add", file("two.sif", "two"), "--name", "docker://vsoch/two:1", "--json");
+  const parsed = JSON.parse(json.stdout) as { created: boolean; client: string; uri: string };
+  assert.deepEqual(
+    [parsed.created, parsed.client, parsed.uri],
+    [true, "docker", `vsoch/two:1@${sha256("two")}`],
+  );
+  const get = await cli("get", "vsoch/hello-world");
+  assert.equal(get.stdout, `${join(storage, "vsoch", "hello-world", `latest@${version}.sif`)}\n`);
+});
+
+test("add errors: missing file, no --name, bad uri — one ERROR line each, nothing lost", async () => {
+  const keep = file("keep.sif", "keep");
+  assertOneError(
+    await cli("add", join(base.path, "nope.sif"), "--name", "a/b"),
+    `Cannot find ${join(base.path, "nope.sif")}`,
+  );
+  assertOneError(await cli("add", keep), "You must provide an image uri --name <collection>/<namespace>");
+  assertOneError(
+    await cli("add", keep, "--name", "a/b@xyz"),
+    /^ERROR invalid image uri "a\/b@xyz": bad version/,
+  );
+  assertOneError(await cli("add", keep, "--name", "nope://a/b"), "nope is not a recognized uri.");
+  assert.equal(readFileSync(keep, "utf8"), "keep");
+});
+
+test("mv to a folder, then rename brings it back into storage under the new name", async () => {
+  const version = sha256("hello");
+  const out = join(base.path, "out");
+  mkdirSync(out);
+  const moved = await cliProcess("mv", "vsoch/hello-world", out);
+  assert.deepEqual(moved, {
+    code: 0,
+    stdout: `${announce}[move] latest@${version}.sif => ${join(out, `latest@${version}.sif`)}\n`,
+    stderr: "",
+  });
+  assert.deepEqual(readdirSync(out), [`latest@${version}.sif`]);
+  const renamed = await cli("rename", "vsoch/hello-world", "mine/hello:v1");
+  const to = join(storage, "mine", "hello", `v1@${version}.sif`);
+  assert.deepEqual(renamed, {
+    code: 0,
+    stdout: `${announce}[rename] latest@${version}.sif => ${to}\n`,
+    stderr: "",
+  });
+  assert.equal(readFileSync(to, "utf8"), "hello");
+  assert.deepEqual(readdirSync(out), []);
+  const images = await cli("images");
+  assert.match(images.stdout, new RegExp(`\\[hub\\]\\tmine/hello:v1@${version}\\n`));
+  assert.ok(!images.stdout.includes("vsoch/hello-world"));
+});
+
+test("mv/rename errors: unknown image exits 1 (the original exited 0), missing folder, bad uri", async () => {
+  assertOneError(await cli("--quiet", "mv", "no/such", base.path), "no/such not found");
+  assertOneError(await cli("--quiet", "rename", "no/such", "x/y"), "no/such not found");
+  assertOneError(
+    await cli("--quiet", "mv", "mine/hello:v1", join(base.path, "missing", "x.sif")),
+    `Destination directory ${join(base.path, "missing")} does not exist`,
+  );
+  assertOneError(await cli("--quiet", "mv", "mine/hello:V 1", base.path), /^ERROR invalid image uri/);
+  assert.ok(existsSync(join(storage, "mine", "hello", `v1@${sha256("hello")}.sif`)));
+});
+
+test("labels and local search", async () => {
+  await cli("add", file("l.sif", "labelled"), "--name", "lab/img:1");
+  // Labels come from metrics; give this row some as a pull would.
+  const db = join(base.path, ".singularity", "sregistry.db");
+  const { execFileSync } = await import("node:child_process");
+  execFileSync("sqlite3", [
+    db,
+    `UPDATE container SET metrics = '{"labels": {"maintainer": "Ada", "org.opencontainers.image.version": "1.0"}}' WHERE name = 'img'`,
+  ]);
+  assert.deepEqual(await cli("labels", "--key", "MAINT"), {
+    code: 0,
+    stdout: `lab/img:1@${sha256("labelled")}\n  maintainer:Ada\n`,
+    stderr: "",
+  });
+  const json = JSON.parse((await cli("labels", "-v", "1.0", "--json")).stdout) as {
+    uri: string;
+    labels: unknown;
+  }[];
+  assert.deepEqual(
+    json.map((i) => [i.uri, i.labels]),
+    [[`lab/img:1@${sha256("labelled")}`, [{ key: "org.opencontainers.image.version", value: "1.0" }]]],
+  );
+  assert.deepEqual(await cli("labels", "--key", "nothing"), { code: 0, stdout: "", stderr: "" });
+
+  const found = await cli("search", "ada");
+  assert.equal(found.code, 0, found.stderr);
+  assert.match(
+    found.stdout,
+    new RegExp(
+      `^${escape(announce)}Containers: {3}\\[date\\] {3}\\[client\\]\\t\\[uri\\]\\n1 {2}.*\\tlab/img:1@`,
+    ),
+  );
+  const none = await cli("search", "zzz", "--json");
+  assert.deepEqual(JSON.parse(none.stdout), { local: [], remote: [] });
+});
+
+test("rm prints the path and removes file, row and empty folders; rmi is the same; not found exits 1", async () => {
+  const path = join(storage, "lab", "img", `1@${sha256("labelled")}.sif`);
+  assert.deepEqual(await cliProcess("rm", "lab/img:1"), {
+    code: 0,
+    stdout: `${announce}${path}\n`,
+    stderr: "",
+  });
+  assert.equal(existsSync(join(storage, "lab")), false);
+  assertOneError(await cliProcess("--quiet", "rm", "lab/img:1"), "No lab/img:1 record found in the database");
+  const rmi = await cli("--quiet", "rmi", "vsoch/two:1");
+  assert.equal(rmi.code, 0, rmi.stderr);
+  assert.equal(rmi.stdout, `${join(storage, "vsoch", "two", `1@${sha256("two")}.sif`)}\n`);
+});
+
+test("every command of this set has --help with an example", async () => {
+  for (const command of ["add", "mv", "rename", "rm", "rmi", "search", "labels", "shell", "backend"]) {
+    const help = await cli(command, "--help");
+    assert.equal(help.code, 0, command);
+    assert.match(help.stdout, /Examples?:\n {2}(sregistry|singularity)/, command);
+  }
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The same program in this process (fast); `runCli` (a child process) proves the real executable. */
+async function inProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runProgram(args, {
+    env,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  return { code, stdout, stderr };
+}
