@@ -15,7 +15,7 @@ import { mkdir, readFile, utimes, writeFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openLayerStream } from "../../src/build/flatten/decompress.js";
-import { snapshotTree, type SnapshotItem } from "../../src/build/flatten/testing.js";
+import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/testing.js";
 import type { LayerSource } from "../../src/build/flatten/types.js";
 import { squashLayers } from "../../src/build/squashfs/from-layers.js";
 import { buildOciLayout, randomBytes, type FixtureEntry, type FixtureLayer } from "../harness/fixtures.js";
@@ -28,7 +28,7 @@ function layer1(): FixtureEntry[] {
   return [
     { path: "etc/", type: "dir" },
     { path: "etc/passwd", content: "root:x:0:0::/root:/bin/sh\n" },
-    { path: "etc/shadow", content: "secret", mode: 0o000 },
+    { path: "etc/shadow", content: "secret", mode: ZERO_MODE },
     { path: "etc/passwd-link", type: "hardlink", linkname: "etc/passwd" },
     { path: "bin/", type: "dir" },
     { path: "bin/sh", content: randomBytes(300_000, 1), mode: 0o4755 },
@@ -40,7 +40,7 @@ function layer1(): FixtureEntry[] {
     { path: "tmp/", type: "dir", mode: 0o1777 },
     { path: "d0500/", type: "dir", mode: 0o500 },
     { path: "d0500/f", content: "in 0500" },
-    { path: "d0000/", type: "dir", mode: 0o000 },
+    { path: "d0000/", type: "dir", mode: ZERO_MODE },
     { path: "d0000/inner", content: "in 0000", mode: 0o500 },
     { path: "home/", type: "dir" },
     { path: "home/user/", type: "dir", uid: 1000, gid: 1000, mode: 0o700 },
@@ -174,6 +174,8 @@ describe(
         assert.equal(await readFile(join(out, "etc/passwd-link"), "utf8"), "root:x:0:0::/root:/bin/sh\n");
         assert.equal(ours.get("xattr/file")!.xattrs["user.test"], Buffer.from("hello").toString("hex"));
         assert.equal(ours.get("bin/sh")!.mode, 0o4755);
+        assert.equal(ours.get("d0000")!.mode, 0);
+        assert.equal(ours.get("etc/shadow")!.mode, 0);
         assert.deepEqual(ours.get("dev/null")!.rdev, [1, 3]);
         assert.equal(ours.get("home/user/file")!.uid, 1000);
         assert.ok(ours.has(`gnu/${"g".repeat(150)}/file`));

@@ -16,6 +16,12 @@ import { extract, pack, type Header } from "tar-stream";
 import { flattenLayers } from "./flatten.js";
 import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry } from "./types.js";
 
+/**
+ * tar-stream replaces a falsy mode by 0644/0755; a mode with only a bit above 07777 set is truthy
+ * and is masked to 0000 when encoded.
+ */
+export const ZERO_MODE = 0o10000;
+
 export type LayerItem = Partial<Header> & { name: string; body?: string | Buffer };
 
 /** Builds an uncompressed tar layer from a list of entries (type defaults to file, or dir for "x/"). */
@@ -27,6 +33,7 @@ export async function tarLayer(items: readonly LayerItem[]): Promise<Buffer> {
     header.type ??= header.name.endsWith("/") ? "directory" : "file";
     header.mtime ??= new Date(1_600_000_000_000);
     header.mode ??= header.type === "directory" ? 0o755 : 0o644;
+    if (header.mode === 0) header.mode = ZERO_MODE;
     const needsBody = header.type === "file" || header.type === "contiguous-file";
     if (body === undefined && !needsBody) archive.entry(header as Header);
     else archive.entry(header as Header, body ?? "");

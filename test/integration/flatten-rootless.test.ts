@@ -1,0 +1,80 @@
+/**
+ * The whole flatten → sqfstar → unsquashfs path as the unprivileged user `nobody`: no rootfs is
+ * extracted, so 0000/0500 directories, foreign owners and device nodes need no privilege, and the
+ * squashfs must still carry the tar's uid/gid and modes.
+ */
+import assert from "node:assert/strict";
+import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { tarLayer } from "../../src/build/flatten/testing.js";
+import { runAsNobody, tmpDir, type TmpDir } from "../harness/tools.js";
+
+const isRoot = process.getuid?.() === 0;
+const SRC = join(import.meta.dirname, "..", "..", "src");
+
+const SCRIPT = `
+import { openLayerStream } from ${JSON.stringify(join(SRC, "build/flatten/decompress.ts"))};
+import { squashLayers } from ${JSON.stringify(join(SRC, "build/squashfs/from-layers.ts"))};
+const [blob, out] = process.argv.slice(2);
+const type = "application/vnd.oci.image.layer.v1.tar+gzip";
+const layer = { digest: "sha256:" + "0".repeat(64), mediaType: type, open: () => openLayerStream(blob, type) };
+const result = await squashLayers([layer], [], { path: out });
+console.log(JSON.stringify(result));
+`;
+
+describe("flatten and squash as nobody", { skip: !isRoot && "needs root to switch to nobody" }, () => {
+  let tmp: TmpDir;
+  let work: string;
+
+  before(async () => {
+    tmp = await tmpDir("flatten-rootless-");
+    await chmod(tmp.path, 0o755);
+    work = join(tmp.path, "work");
+    await mkdir(work);
+    await chown(work, 65534, 65534);
+    const layer = await tarLayer([
+      { name: "d0500/", type: "directory", mode: 0o500, uid: 1000, gid: 1000 },
+      { name: "d0500/f", body: "readable", mode: 0o444, uid: 1000, gid: 1000 },
+      { name: "d0000/", type: "directory", mode: 0o000, uid: 0, gid: 0 },
+      { name: "d0000/secret", body: "s", mode: 0o000, uid: 0, gid: 0 },
+      { name: "dev/", type: "directory" },
+      { name: "dev/null", type: "character-device", devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: "bin/", type: "directory" },
+      { name: "bin/su", body: "su", mode: 0o4755, uid: 0, gid: 0 },
+      { name: "srv/", type: "directory", uid: 33, gid: 33, mode: 0o750 },
+    ]);
+    await writeFile(join(tmp.path, "layer.tar.gz"), gzipSync(layer), { mode: 0o644 });
+    await writeFile(join(tmp.path, "squash.mts"), SCRIPT, { mode: 0o644 });
+  });
+
+  after(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("builds the squashfs with the tar's owners and modes", async () => {
+    const image = join(work, "image.sqfs");
+    const cwd = join(SRC, "..");
+    const built = await runAsNobody(
+      "node",
+      ["--import", "tsx", join(tmp.path, "squash.mts"), join(tmp.path, "layer.tar.gz"), image],
+      { cwd },
+    );
+    assert.equal(JSON.parse(built.stdout).squashfs.tool, "sqfstar");
+    const listing = (await runAsNobody("unsquashfs", ["-lln", image])).stdout;
+    const line = (path: string): string =>
+      listing.split("\n").find((l) => l.endsWith(`squashfs-root/${path}`)) ?? "";
+    assert.match(line("d0500"), /^dr-x------ 1000\/1000 /);
+    assert.match(line("d0500/f"), /^-r--r--r-- 1000\/1000 /);
+    assert.match(line("d0000"), /^d--------- 0\/0 /);
+    assert.match(line("dev/null"), /^crw-rw-rw- 0\/0 +1, +3 /);
+    assert.match(line("bin/su"), /^-rwsr-xr-x 0\/0 /);
+    assert.match(line("srv"), /^drwxr-x--- 33\/33 /);
+    // Extracting as nobody works for what nobody may read (the 0500 directory).
+    const out = join(work, "out");
+    await runAsNobody("unsquashfs", ["-no-progress", "-d", out, image, "d0500"]);
+    const cat = await runAsNobody("cat", [join(out, "d0500", "f")]);
+    assert.equal(cat.stdout, "readable");
+  });
+});
