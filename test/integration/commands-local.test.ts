@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isolatedEnv, runCli, type CliResult } from "../harness/cli.js";
 import { runCli as runProgram } from "../../src/cli/program.js";
@@ -165,6 +165,21 @@ test("rm prints the path and removes file, row and empty folders; rmi is the sam
   const rmi = await cli("--quiet", "rmi", "vsoch/two:1");
   assert.equal(rmi.code, 0, rmi.stderr);
   assert.equal(rmi.stdout, `${join(storage, "vsoch", "two", `1@${sha256("two")}.sif`)}\n`);
+});
+
+test("rm of a row whose file is gone: the path, a WARNING, exit 0, row removed", async () => {
+  const added = JSON.parse(
+    (await cli("add", file("gone.sif", "gone"), "--name", "x/gone", "--json")).stdout,
+  ) as {
+    path: string;
+  };
+  rmSync(added.path);
+  assert.deepEqual(await cli("--quiet", "rm", "x/gone"), {
+    code: 0,
+    stdout: `${added.path}\n`,
+    stderr: `WARNING image file ${added.path} does not exist on the file system!\n`,
+  });
+  assertOneError(await cli("--quiet", "get", "x/gone"), "image x/gone not found in database");
 });
 
 test("every command of this set has --help with an example", async () => {
