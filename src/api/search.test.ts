@@ -20,18 +20,16 @@ after(() => {
 });
 
 function row(collection: string, name: string, tag: string, metrics: object = {}): void {
-  ctx
-    .catalog()
-    .upsertContainer({
-      collection,
-      name,
-      tag,
-      version: "",
-      client: "docker",
-      image: null,
-      url: null,
-      metrics,
-    });
+  ctx.catalog().upsertContainer({
+    collection,
+    name,
+    tag,
+    version: "",
+    client: "docker",
+    image: null,
+    url: null,
+    metrics,
+  });
 }
 row("nvidia", "tensorflow", "17.11");
 row("nvidia", "caffe2", "17.10", { config: { config: { Labels: { framework: "Caffe2" } } } });
