@@ -71,7 +71,9 @@ export function labelsFromMetrics(metrics: unknown): Label[] {
   };
   take(metrics.labels);
   take(configLabels(metrics));
-  take(metrics, NON_LABEL_TOP_LEVEL_KEYS);
+  // Rows we write keep labels under `labels`; only the original's rows (labels merged in from
+  // `singularity inspect`) need the top-level scan, which would otherwise pick up digests and links.
+  if (!isRecord(metrics.labels)) take(metrics, NON_LABEL_TOP_LEVEL_KEYS);
   return [...found].map(([key, value]) => ({ key, value }));
 }
 
