@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { resolveClientName } from "../../config/backend.js";
 import { record } from "../../api/record.js";
+import { LEVELS } from "../../util/log.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerRecord(program: Command, rt: CliRuntime): void {
@@ -13,7 +14,9 @@ export function registerRecord(program: Command, rt: CliRuntime): void {
     .addHelpText("after", "\nExample:\n  SREGISTRY_CLIENT=nvidia sregistry record caffe2:17.10")
     .action(async (image: string, options: { json?: boolean }) => {
       const ctx = rt.context();
-      rt.announce(resolveClientName(image, ctx.settings).client);
+      // With --json, stdout carries the JSON document only.
+      if (options.json) rt.logger.level = Math.min(rt.logger.level, LEVELS.WARNING);
+      else rt.announce(resolveClientName(image, ctx.settings).client);
       const result = await record(ctx, image);
       if (options.json) rt.printJson({ created: result.created, uri: result.uri, row: result.row });
     });
