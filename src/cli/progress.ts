@@ -1,93 +1,142 @@
 /**
- * Renders pull events. On a terminal: one bar per layer and an overall bar (bytes, rate, ETA),
- * redrawn in place at most 10 times a second, then the build stage. Without a terminal: one line
- * per stage, for logs. Progress goes to stderr so stdout stays clean for scripts.
+ * Renders pull events on stderr (stdout stays clean for scripts).
+ *
+ * - Terminal: during the download, one bar per layer and an overall bar (bytes, rate, ETA),
+ *   redrawn in place at most 10 times a second; then one live line for the build stage.
+ * - Logs (no terminal): one line per stage, no escape codes.
+ * - Both end with a summary of the stage times. `--quiet` creates no renderer at all.
+ *
+ * Layers already in the cache count as done from the start (the rate only counts new bytes).
+ * With many layers, finished ones are folded into one line so the block fits a terminal.
  *
  * @example
  * ```ts
- * const progress = new PullProgress(process.stderr, { tty: process.stderr.isTTY });
- * await pull(ctx, image, { onEvent: (e) => progress.handle(e) });
- * progress.finish();
+ * const progress = new PullProgress(process.stderr, { tty: Boolean(process.stderr.isTTY) });
+ * try { await pull(ctx, image, { onEvent: (e) => progress.handle(e) }); } finally { progress.close(); }
  * ```
  */
 import type { LayerInfo, PullEvent } from "../pull/events.js";
 import type { Writer } from "../util/log.js";
 import { formatBytes } from "../util/disk.js";
 
-const BAR_WIDTH = 28;
+const BAR_WIDTH = 24;
 const REDRAW_MS = 100;
+const MAX_LAYER_LINES = 12;
 
 interface LayerState extends LayerInfo {
   done: number;
   finished: boolean;
 }
 
+export interface PullProgressOptions {
+  tty: boolean;
+  /** Clock in milliseconds (tests). */
+  now?: () => number;
+}
+
 export class PullProgress {
   private layers: LayerState[] = [];
-  private started = performance.now();
+  private readonly now: () => number;
+  private readonly started: number;
   private downloadStarted = 0;
+  private newBytes = 0;
   private drawnLines = 0;
-  private lastDraw = 0;
+  private lastDraw = -Infinity;
   private builtBytes = 0;
+  private buildStarted = 0;
   private stage = "";
+  private openLine = false;
 
   constructor(
     private readonly out: Writer,
-    private readonly options: { tty: boolean },
-  ) {}
+    private readonly options: PullProgressOptions,
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.started = this.now();
+  }
 
   handle(event: PullEvent): void {
     switch (event.type) {
       case "resolved":
-        this.layers = event.layers.map((l) => ({ ...l, done: l.cached ? Math.max(0, l.size) : 0, finished: l.cached }));
+        this.layers = event.layers.map((l) => ({
+          ...l,
+          done: l.cached ? Math.max(0, l.size) : 0,
+          finished: l.cached,
+        }));
         this.line(
           `Resolved ${event.reference} (${event.digest.slice(0, 19)}) for ${event.platform}: ` +
-            `${event.layers.length} layers, ${formatBytes(this.totalBytes())}, ` +
+            `${plural(event.layers.length, "layer")}, ${formatBytes(this.totalBytes())}, ` +
             `${event.layers.filter((l) => l.cached).length} cached`,
         );
         break;
       case "reused":
-        this.line(`Up to date: ${event.uri} was built from the same manifest`);
+        this.line(`Up to date: ${event.uri} was already built from the same manifest`);
         break;
       case "stage":
-        this.stage = event.stage;
-        if (event.stage === "download") this.downloadStarted = performance.now();
-        if (event.stage === "build") {
-          this.redraw(true);
-          this.drawnLines = 0;
-          this.line(`Downloaded ${formatBytes(this.totalBytes())} in ${this.elapsed(this.downloadStarted)}`);
-          this.line("Building SIF (flatten layers → squashfs)...");
-        }
-        if (event.stage === "store") this.line("Storing image and updating the catalog...");
+        this.onStage(event.stage);
         break;
       case "layer-progress":
         this.find(event.digest).done += event.bytes;
+        this.newBytes += event.bytes;
         this.redraw(false);
         break;
       case "layer-done": {
         const layer = this.find(event.digest);
         layer.finished = true;
         if (layer.size >= 0) layer.done = layer.size;
-        if (!this.options.tty) {
-          const how = event.cached ? "cached" : `downloaded ${formatBytes(event.downloaded)}`;
-          this.line(`Layer ${event.digest.slice(7, 19)} ${how}`);
-        }
         this.redraw(true);
         break;
       }
       case "build-progress":
         this.builtBytes += event.bytes;
-        if (this.options.tty && this.stage === "build") this.drawBuild();
+        this.drawBuild(false);
         break;
       case "done": {
         const s = event.seconds;
-        if (this.options.tty) this.out.write("\r\x1b[2K");
+        this.endLine();
         this.line(
-          `Pulled in ${this.elapsed(this.started)} (resolve ${s.resolve.toFixed(1)} s, download ` +
+          `Pulled in ${this.since(this.started)} (resolve ${s.resolve.toFixed(1)} s, download ` +
             `${s.download.toFixed(1)} s, build ${s.build.toFixed(1)} s, store ${s.store.toFixed(1)} s)`,
         );
         break;
       }
+    }
+  }
+
+  /** Leaves the terminal on a fresh line (after an error or an interrupt too). */
+  close(): void {
+    this.endLine();
+  }
+
+  private onStage(stage: string): void {
+    const previous = this.stage;
+    this.stage = stage;
+    if (stage === "download") {
+      this.downloadStarted = this.now();
+      const toFetch = this.layers.filter((l) => !l.cached);
+      if (!this.options.tty) {
+        this.line(`Downloading ${plural(toFetch.length, "layer")} (${formatBytes(sumSizes(toFetch))})...`);
+      }
+      this.redraw(true);
+    }
+    if (stage === "build") {
+      if (previous === "download") {
+        this.redraw(true, true);
+        this.drawnLines = 0;
+        const seconds = (this.now() - this.downloadStarted) / 1000;
+        this.line(
+          `Downloaded ${formatBytes(this.newBytes)} in ${seconds.toFixed(1)} s` +
+            (this.newBytes > 0 ? ` (${formatBytes(this.newBytes / Math.max(seconds, 0.001))}/s)` : ""),
+        );
+      }
+      this.buildStarted = this.now();
+      if (this.options.tty) this.drawBuild(true);
+      else this.line("Building image (flatten layers → squashfs → SIF)...");
+    }
+    if (stage === "store") {
+      this.drawBuild(true);
+      this.endLine();
+      if (!this.options.tty) this.line("Storing image and updating the catalog...");
     }
   }
 
@@ -101,24 +150,31 @@ export class PullProgress {
   }
 
   private totalBytes(): number {
-    return this.layers.reduce((sum, l) => sum + Math.max(0, l.size), 0);
+    return sumSizes(this.layers);
   }
 
   private line(text: string): void {
+    this.endLine();
     this.out.write(text + "\n");
   }
 
-  private elapsed(from: number): string {
-    return `${((performance.now() - from) / 1000).toFixed(1)} s`;
+  private endLine(): void {
+    if (!this.openLine) return;
+    this.out.write("\n");
+    this.openLine = false;
+  }
+
+  private since(from: number): string {
+    return `${((this.now() - from) / 1000).toFixed(1)} s`;
   }
 
   /** Redraws the bars block in place (terminal only), throttled unless forced. */
-  private redraw(force: boolean): void {
-    if (!this.options.tty || this.stage !== "download") return;
-    const now = performance.now();
+  private redraw(force: boolean, final = false): void {
+    if (!this.options.tty || (this.stage !== "download" && !final)) return;
+    const now = this.now();
     if (!force && now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
-    const lines = this.layers.map((l, i) => `[${i + 1}/${this.layers.length}] ${l.digest.slice(7, 19)} ${bar(l.done, l.size)}`);
+    const lines = this.layerLines();
     lines.push(this.overall(now));
     let text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : "";
     for (const line of lines) text += `\r\x1b[2K${line}\n`;
@@ -126,26 +182,67 @@ export class PullProgress {
     this.drawnLines = lines.length;
   }
 
+  private layerLines(): string[] {
+    const count = this.layers.length;
+    const shown = this.layers.map((layer, index) => ({ layer, index }));
+    let folded = 0;
+    while (shown.length > MAX_LAYER_LINES) {
+      const i = shown.findIndex((s) => s.layer.finished);
+      if (i < 0) break;
+      shown.splice(i, 1);
+      folded++;
+    }
+    const lines = shown.map(
+      ({ layer, index }) =>
+        `[${String(index + 1).padStart(String(count).length)}/${count}] ${layer.digest.slice(7, 19)} ` +
+        (layer.cached ? `${bar(1, 1)} cached` : bar(layer.done, layer.size)),
+    );
+    if (folded > 0) lines.unshift(`… ${plural(folded, "more layer")} done`);
+    return lines;
+  }
+
   private overall(now: number): string {
     const total = this.totalBytes();
     const done = this.layers.reduce((sum, l) => sum + l.done, 0);
     const seconds = Math.max(0.001, (now - this.downloadStarted) / 1000);
-    const rate = done / seconds;
-    const eta = rate > 0 && total > done ? `ETA ${Math.ceil((total - done) / rate)} s` : "";
-    return `Total ${bar(done, total)} ${formatBytes(rate)}/s ${eta}`.trimEnd();
+    const rate = this.newBytes / seconds;
+    const eta = rate > 0 && total > done ? ` ETA ${formatSeconds((total - done) / rate)}` : "";
+    return `Total ${bar(done, total)} ${formatBytes(rate)}/s${eta}`;
   }
 
-  private drawBuild(): void {
-    const now = performance.now();
-    if (now - this.lastDraw < REDRAW_MS) return;
+  private drawBuild(force: boolean): void {
+    if (!this.options.tty || this.stage !== "build") return;
+    const now = this.now();
+    if (!force && now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
-    this.out.write(`\r\x1b[2KBuilding: ${formatBytes(this.builtBytes)} flattened`);
+    const seconds = (now - this.buildStarted) / 1000;
+    this.out.write(
+      `\r\x1b[2KBuilding SIF: ${formatBytes(this.builtBytes)} of files flattened in ${seconds.toFixed(1)} s`,
+    );
+    this.openLine = true;
   }
 }
 
-function bar(done: number, total: number): string {
+function sumSizes(layers: LayerInfo[]): number {
+  return layers.reduce((sum, l) => sum + Math.max(0, l.size), 0);
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+function formatSeconds(seconds: number): string {
+  const s = Math.ceil(seconds);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+}
+
+/** `|=====-----|  42.0% 12 MB`, or the bytes so far when the size is unknown (schema 1). */
+export function bar(done: number, total: number): string {
   if (total <= 0) return `|${"?".repeat(BAR_WIDTH)}| ${formatBytes(done)}`;
   const ratio = Math.min(1, done / total);
   const filled = Math.round(ratio * BAR_WIDTH);
-  return `|${"=".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}| ${(ratio * 100).toFixed(1).padStart(5)}% ${formatBytes(total)}`;
+  return (
+    `|${"=".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}| ` +
+    `${(ratio * 100).toFixed(1).padStart(5)}% ${formatBytes(total)}`
+  );
 }

@@ -9,27 +9,18 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
-import { PassThrough } from "node:stream";
-import { openLayerStream } from "../build/flatten/decompress.js";
-import { flattenLayers } from "../build/flatten/flatten.js";
-import { buildSquashfs, type Compression } from "../build/squashfs/builder.js";
-import { planSif, writeSifHead } from "../build/sif/writer.js";
-import { definitionFile } from "../build/singularity/definition.js";
-import { inspectMetadata } from "../build/singularity/inspect-metadata.js";
+import { buildSquashfs } from "../build/squashfs/builder.js";
+import type { Compression } from "../build/squashfs/args.js";
+import { createSif, sifPartitionOffset } from "../build/sif/writer.js";
+import { singularityMetadata } from "../build/singularity/metadata.js";
 import { singularityOverlay } from "../build/singularity/overlay.js";
 import type { ImageConfig, Platform } from "../registry/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
-
-export interface AssembleLayer {
-  digest: string;
-  mediaType: string;
-  path: string;
-}
+import { flattenInto, type StoredLayer } from "./flatten-stream.js";
 
 export interface AssembleInput {
-  layers: AssembleLayer[];
+  layers: StoredLayer[];
   config: ImageConfig;
   /** The image as the user named it, for the definition file and labels. */
   reference: string;
@@ -40,8 +31,11 @@ export interface AssembleInput {
   /** Temp path of the SIF to write (same directory as its final place). */
   out: string;
   logger: Logger;
+  /** Identity of this build (see `buildKey`): the SIF's ID is derived from it. */
+  buildKey: string;
   allowForeign?: boolean;
   onBytes?: (bytes: number) => void;
+  signal?: AbortSignal;
 }
 
 export interface AssembleResult {
@@ -56,7 +50,9 @@ export function imageCreated(config: ImageConfig): Date {
 }
 
 /** A stable identity for one build: same manifest, platform and options → same SIF ID. */
-export function buildKey(input: Pick<AssembleInput, "manifestDigest" | "platform" | "preferCmd" | "compression">): string {
+export function buildKey(
+  input: Pick<AssembleInput, "manifestDigest" | "platform" | "preferCmd" | "compression">,
+): string {
   const platform = [input.platform.os, input.platform.architecture, input.platform.variant ?? ""].join("/");
   return createHash("sha256")
     .update([input.manifestDigest, platform, input.compression, String(input.preferCmd), VERSION].join("\n"))
@@ -65,60 +61,45 @@ export function buildKey(input: Pick<AssembleInput, "manifestDigest" | "platform
 
 export async function assembleSif(input: AssembleInput): Promise<AssembleResult> {
   const created = imageCreated(input.config);
-  const architecture = input.config.architecture ?? input.platform.architecture;
-  const overlay = singularityOverlay({
+  const singularity = {
     config: input.config,
     reference: input.reference,
     manifestDigest: input.manifestDigest,
     preferCmd: input.preferCmd,
     created,
     toolVersion: VERSION,
-  });
-  const definition = Buffer.from(definitionFile(input.reference));
-  const metadata = Buffer.from(
-    JSON.stringify(
-      inspectMetadata({ config: input.config, reference: input.reference, overlay, preferCmd: input.preferCmd }),
+  };
+  const meta = singularityMetadata(singularity);
+  const flatten = {
+    layers: input.layers,
+    overlay: singularityOverlay(singularity),
+    allowForeign: input.allowForeign ?? false,
+    logger: input.logger,
+    ...(input.signal ? { signal: input.signal } : {}),
+    ...(input.onBytes ? { onBytes: input.onBytes } : {}),
+  };
+  // The squashfs goes straight into the SIF's partition slot; the head is written afterwards
+  // (sqfstar zero-fills what comes before its offset).
+  const squash = await flattenInto(flatten, (tar, root) =>
+    buildSquashfs(
+      tar,
+      { path: input.out, offset: sifPartitionOffset(meta) },
+      {
+        compression: input.compression,
+        mkfsTime: Math.floor(created.getTime() / 1000),
+        root,
+        logger: input.logger,
+      },
     ),
   );
-  const ociConfig = Buffer.from(JSON.stringify(input.config.config ?? {}));
-  const plan = planSif(
-    [
-      { type: "deffile", size: definition.length },
-      { type: "json", name: "inspect-metadata.json", size: metadata.length },
-      { type: "json", name: "oci-config.json", size: ociConfig.length },
-      { type: "partition", size: 0, partition: { fs: "squashfs", type: "primsys", arch: architecture } },
-    ],
-    { deterministicFrom: buildKey(input), created },
-  );
-
-  const tar = new PassThrough({ highWaterMark: 1 << 20 });
-  const sources = input.layers.map((layer) => ({
-    digest: layer.digest,
-    mediaType: layer.mediaType,
-    open: () => openLayerStream(layer.path, layer.mediaType, { allowForeign: input.allowForeign ?? false }),
-  }));
-  const flattening = flattenLayers(sources, overlay, tar, {
-    logger: input.logger,
-    ...(input.onBytes ? { onProgress: input.onBytes } : {}),
+  input.signal?.throwIfAborted();
+  await createSif(input.out, {
+    definition: meta.definition,
+    inspectMetadata: meta.inspectMetadata,
+    ociConfig: meta.ociConfig,
+    partition: { arch: meta.architecture },
+    deterministicId: input.buildKey,
+    created,
   });
-  const squashing = buildSquashfs(
-    tar,
-    { path: input.out, offset: plan.partitionOffset },
-    { compression: input.compression, mkfsTime: Math.floor(created.getTime() / 1000), logger: input.logger },
-  );
-  // If one side fails, the other must stop instead of waiting forever on a stalled pipe.
-  flattening.catch((err: unknown) => tar.destroy(err instanceof Error ? err : new Error(String(err))));
-  squashing.catch(() => tar.destroy());
-  const [flat, squash] = await Promise.allSettled([flattening, squashing]);
-  if (flat.status === "rejected") throw flat.reason;
-  if (squash.status === "rejected") throw squash.reason;
-
-  const handle = await open(input.out, "r+");
-  try {
-    await writeSifHead(handle.fd, plan, [definition, metadata, ociConfig], squash.value.size);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return { squashfsBytes: squash.value.size, tool: squash.value.tool };
+  return { squashfsBytes: squash.size, tool: squash.tool };
 }

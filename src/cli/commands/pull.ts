@@ -1,6 +1,18 @@
-/** `sregistry pull <image>`: registry image → SIF in storage, recorded in the catalog. */
+/**
+ * `sregistry pull <image>`: registry image → SIF in storage, recorded in the catalog.
+ *
+ * Interrupts: the first SIGINT/SIGTERM aborts the pull, which cleans up (temporary SIF removed,
+ * squashfs tool stopped, no unverified blob kept, no catalog row) and ends with one line
+ * `ERROR interrupted` and status 130 (SIGINT) or 143 (SIGTERM). A second signal exits at once.
+ *
+ * @example
+ * ```sh
+ * sregistry pull --compression zstd docker://ubuntu:22.04
+ * sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04
+ * ```
+ */
 import { Option, type Command } from "commander";
-import { pull } from "../../api/pull.js";
+import { pull, type PullResult } from "../../api/pull.js";
 import { resolveClientName } from "../../config/backend.js";
 import { SregistryError } from "../../util/errors.js";
 import { PullProgress } from "../progress.js";
@@ -8,6 +20,7 @@ import type { CliRuntime } from "../runtime.js";
 
 interface PullFlags {
   name?: string;
+  sandbox?: string;
   force?: boolean;
   cache?: boolean;
   compression: "gzip" | "zstd" | "lz4";
@@ -15,12 +28,15 @@ interface PullFlags {
   allowForeignLayers?: boolean;
 }
 
+const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
 export function registerPull(program: Command, rt: CliRuntime): void {
   program
     .command("pull")
     .description("pull an image from a registry into a SIF file in storage, and record it")
     .argument("<image>", "image uri, e.g. nvidia://tensorflow:17.11 or docker://ubuntu:22.04")
     .option("--name <file>", "build into this file (kept there with --no-cache or SREGISTRY_DISABLE)")
+    .option("--sandbox <dir>", "write a plain directory (new or empty) instead of a SIF; not recorded")
     .option("-f, --force", "rebuild even if the same manifest was already pulled")
     .option("--no-cache", "do not add the image to storage and the catalog")
     .addOption(
@@ -33,36 +49,80 @@ export function registerPull(program: Command, rt: CliRuntime): void {
     .addHelpText(
       "after",
       "\nExamples:\n  SREGISTRY_NVIDIA_TOKEN=<key> sregistry pull nvidia://tensorflow:17.11\n" +
-        "  sregistry pull --compression zstd docker://ubuntu:22.04",
+        "  sregistry pull --compression zstd docker://ubuntu:22.04\n" +
+        "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
       const ctx = rt.context();
       rt.announce(resolveClientName(image, ctx.settings).client);
-      const threads = flags.threads === undefined ? undefined : Number(flags.threads);
-      if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
-        throw new SregistryError(`--threads must be an integer from 1 to 64, got ${flags.threads}`);
+      const threads = parseThreads(flags.threads);
+      if (flags.sandbox !== undefined && flags.name !== undefined) {
+        throw new SregistryError("--sandbox and --name cannot be used together");
       }
-      const progress = rt.flags.quiet ? undefined : new PullProgress(rt.stderr, { tty: Boolean(rt.stderr.isTTY) });
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      try {
-        const result = await pull(ctx, image, {
-          ...(flags.name ? { name: flags.name } : {}),
-          force: Boolean(flags.force),
-          noCache: flags.cache === false,
-          compression: flags.compression,
-          ...(threads ? { threads } : {}),
-          allowForeignLayers: Boolean(flags.allowForeignLayers),
-          ...(progress ? { onEvent: (event) => progress.handle(event) } : {}),
-          signal: abort.signal,
-        });
-        if (result.reused) ctx.logger.info(`[container][exists] ${result.uri}`);
-        ctx.logger.info(`Success! ${result.path}`);
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
+      const progress = rt.flags.quiet
+        ? undefined
+        : new PullProgress(rt.stderr, { tty: Boolean(rt.stderr.isTTY) });
+      const result = await interruptible(async (signal) => {
+        try {
+          return await pull(ctx, image, {
+            ...(flags.name ? { name: flags.name } : {}),
+            ...(flags.sandbox !== undefined ? { sandbox: flags.sandbox } : {}),
+            force: Boolean(flags.force),
+            noCache: flags.cache === false,
+            compression: flags.compression,
+            ...(threads ? { threads } : {}),
+            allowForeignLayers: Boolean(flags.allowForeignLayers),
+            ...(progress ? { onEvent: (event) => progress.handle(event) } : {}),
+            signal,
+          });
+        } finally {
+          progress?.close();
+        }
+      });
+      report(rt, result);
     });
+}
+
+function parseThreads(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const threads = Number(text);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new SregistryError(`--threads must be an integer from 1 to 64, got ${text}`);
+  }
+  return threads;
+}
+
+function report(rt: CliRuntime, result: PullResult): void {
+  const logger = rt.context().logger;
+  if (result.reused) logger.info(`[container][exists] ${result.uri}`);
+  logger.info(`Success! ${result.path}`);
+}
+
+/**
+ * Runs `task` with a signal that SIGINT/SIGTERM abort; the task's failure after an interrupt
+ * becomes one `interrupted` error with the shell's status for that signal.
+ */
+async function interruptible<T>(task: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received !== undefined) process.exit(SIGNAL_STATUS[signal] ?? 130); // second signal: give up now
+    received = signal;
+    abort.abort(interrupted(signal));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await task(abort.signal);
+  } catch (err) {
+    if (received !== undefined) throw interrupted(received);
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function interrupted(signal: NodeJS.Signals): SregistryError {
+  return new SregistryError("interrupted", { code: "INTERRUPTED", exitCode: SIGNAL_STATUS[signal] ?? 130 });
 }
