@@ -41,18 +41,32 @@ function levelFlags(settings: ToolSettings): string[] {
   return ["-Xcompression-level", String(level)];
 }
 
-/** Arguments for `sqfstar` (or, with `tarFlag`, for `mksquashfs - <out> -tar` ≥ 4.6). */
-export function sqfstarArgs(output: string, settings: ToolSettings, tarFlag = false): string[] {
-  // sqfstar 4.5.1 only parses compressor options (-X…) that come after the output name.
-  const args = tarFlag ? ["-", output, "-tar", "-noappend"] : [output];
+/**
+ * Arguments for `sqfstar` (or, with `tarFlag`, for `mksquashfs - <out> -tar` ≥ 4.6).
+ *
+ * sqfstar reads `[OPTIONS] FILESYSTEM [exclude list]`: anything after the output name is taken as
+ * an exclude pattern and silently ignored, so every option goes first. sqfstar 4.5.x also rejects
+ * every compressor option (`-X…`, "missing compression level" whatever follows), so the level is
+ * only passed when `compressorOptions` is true (squashfs-tools ≥ 4.6); 4.5.x always uses the
+ * compressor's default level (gzip 9, zstd 15).
+ */
+export function sqfstarArgs(
+  output: string,
+  settings: ToolSettings,
+  tarFlag = false,
+  compressorOptions = tarFlag,
+): string[] {
+  const args = tarFlag ? ["-", output, "-tar", "-noappend"] : [];
   args.push("-quiet", "-no-progress", "-exit-on-error", "-force");
-  args.push("-comp", settings.compression, ...levelFlags(settings));
+  args.push("-comp", settings.compression);
+  if (compressorOptions) args.push(...levelFlags(settings));
   args.push("-b", String(settings.blockSize), "-processors", String(settings.processors));
   args.push("-mkfs-time", String(settings.mkfsTime));
   args.push("-root-mode", (settings.root.mode & 0o7777).toString(8));
   args.push("-root-uid", String(settings.root.uid), "-root-gid", String(settings.root.gid));
   args.push("-root-time", String(clampTime(settings.root.mtime)));
   if (settings.offset > 0) args.push("-offset", String(settings.offset));
+  if (!tarFlag) args.push(output);
   return args;
 }
 
