@@ -17,10 +17,10 @@ const SRC = join(import.meta.dirname, "..", "..", "src");
 const SCRIPT = `
 import { openLayerStream } from ${JSON.stringify(join(SRC, "build/flatten/decompress.ts"))};
 import { squashLayers } from ${JSON.stringify(join(SRC, "build/squashfs/from-layers.ts"))};
-const [blob, out] = process.argv.slice(2);
+const [blob, out, tool] = process.argv.slice(2);
 const type = "application/vnd.oci.image.layer.v1.tar+gzip";
 const layer = { digest: "sha256:" + "0".repeat(64), mediaType: type, open: () => openLayerStream(blob, type) };
-const result = await squashLayers([layer], [], { path: out });
+const result = await squashLayers([layer], [], { path: out }, { squashfs: { tool } });
 console.log(JSON.stringify(result));
 `;
 
@@ -53,28 +53,31 @@ describe("flatten and squash as nobody", { skip: !isRoot && "needs root to switc
     await tmp?.cleanup();
   });
 
-  it("builds the squashfs with the tar's owners and modes", async () => {
-    const image = join(work, "image.sqfs");
-    const cwd = join(SRC, "..");
-    const built = await runAsNobody(
-      "node",
-      ["--import", "tsx", join(tmp.path, "squash.mts"), join(tmp.path, "layer.tar.gz"), image],
-      { cwd },
-    );
-    assert.equal(JSON.parse(built.stdout).squashfs.tool, "sqfstar");
-    const listing = (await runAsNobody("unsquashfs", ["-lln", image])).stdout;
-    const line = (path: string): string =>
-      listing.split("\n").find((l) => l.endsWith(`squashfs-root/${path}`)) ?? "";
-    assert.match(line("d0500"), /^dr-x------ 1000\/1000 /);
-    assert.match(line("d0500/f"), /^-r--r--r-- 1000\/1000 /);
-    assert.match(line("d0000"), /^d--------- 0\/0 /);
-    assert.match(line("dev/null"), /^crw-rw-rw- 0\/0 +1, +3 /);
-    assert.match(line("bin/su"), /^-rwsr-xr-x 0\/0 /);
-    assert.match(line("srv"), /^drwxr-x--- 33\/33 /);
-    // Extracting as nobody works for what nobody may read (the 0500 directory).
-    const out = join(work, "out");
-    await runAsNobody("unsquashfs", ["-no-progress", "-d", out, image, "d0500"]);
-    const cat = await runAsNobody("cat", [join(out, "d0500", "f")]);
-    assert.equal(cat.stdout, "readable");
-  });
+  for (const tool of ["sqfstar", "tar2sqfs"]) {
+    it(`builds the squashfs with the tar's owners and modes (${tool})`, async () => {
+      const image = join(work, `${tool}.sqfs`);
+      const cwd = join(SRC, "..");
+      const script = join(tmp.path, "squash.mts");
+      const built = await runAsNobody(
+        "node",
+        ["--import", "tsx", script, join(tmp.path, "layer.tar.gz"), image, tool],
+        { cwd },
+      );
+      assert.equal(JSON.parse(built.stdout).squashfs.tool, tool);
+      const listing = (await runAsNobody("unsquashfs", ["-lln", image])).stdout;
+      const line = (path: string): string =>
+        listing.split("\n").find((l) => l.endsWith(`squashfs-root/${path}`)) ?? "";
+      assert.match(line("d0500"), /^dr-x------ 1000\/1000 /);
+      assert.match(line("d0500/f"), /^-r--r--r-- 1000\/1000 /);
+      assert.match(line("d0000"), /^d--------- 0\/0 /);
+      assert.match(line("dev/null"), /^crw-rw-rw- 0\/0 +1, +3 /);
+      assert.match(line("bin/su"), /^-rwsr-xr-x 0\/0 /);
+      assert.match(line("srv"), /^drwxr-x--- 33\/33 /);
+      // Extracting as nobody works for what nobody may read (the 0500 directory).
+      const out = join(work, `${tool}-out`);
+      await runAsNobody("unsquashfs", ["-no-progress", "-d", out, image, "d0500"]);
+      const cat = await runAsNobody("cat", [join(out, "d0500", "f")]);
+      assert.equal(cat.stdout, "readable");
+    });
+  }
 });
