@@ -87,7 +87,8 @@ test("bearer flow: Basic key only to the realm, no service param, token to the r
 
     const sent = registry.requests.map((r) => r.headers.authorization);
     assert.deepEqual(sent, [undefined, "Bearer tok-1", "Bearer tok-1"]);
-    for (const r of registry.requests) assert.ok(!JSON.stringify(r.headers).includes(API_KEY));
+    for (const r of registry.requests)
+      assert.ok(!JSON.stringify(r.headers).includes(API_KEY), "API key sent to the registry");
   } finally {
     await Promise.all([realm.server.close(), registry.close()]);
   }
@@ -192,7 +193,7 @@ test("token endpoint 401 and 403 become AUTH and FORBIDDEN errors without secret
         (err: SregistryError) => {
           assert.equal(err.code, code);
           assert.match(err.message, pattern);
-          assert.ok(!err.message.includes(API_KEY));
+          assert.ok(!err.message.includes(API_KEY), "API key in the message");
           return true;
         },
       );

@@ -121,8 +121,11 @@ describe("registry client, anonymous registry", () => {
     assert.equal(image.manifest.digest, v1.manifestDigest);
     assert.equal(image.configDigest, undefined);
     assert.deepEqual(image.config.config?.Entrypoint, ["/bin/sh"]);
-    assert.ok(image.layers.length >= 2);
-    assert.ok(image.layers.every((l) => l.size === -1));
+    assert.ok(image.layers.length >= 2, "schema 1 image has its layers");
+    assert.ok(
+      image.layers.every((l) => l.size === -1),
+      "schema 1 sizes are unknown",
+    );
   });
 
   it("resolves each platform of a multi-platform index", async () => {
@@ -141,6 +144,27 @@ describe("registry client, anonymous registry", () => {
       code: "PLATFORM",
       message: `no image for linux/s390x in ${server.host}/library/multi:1; available: linux/amd64, linux/arm64/v8, linux/arm/v7, linux/arm/v6`,
     });
+  });
+
+  it("a transient 503 on a blob is retried", async () => {
+    const image = await client.resolveImage("library/sample", "oci", AMD64);
+    const digest = image.layers[0]!.digest;
+    let failures = 0;
+    server.intercept = (req, res) => {
+      if (!req.url?.includes(digest) || failures >= 1) return false;
+      failures++;
+      res.writeHead(503, { "retry-after": "0" });
+      res.end();
+      return true;
+    };
+    try {
+      const blob = await client.openBlob("library/sample", digest);
+      const bytes = await readBody(blob.body, 10 << 20, () => new Error("too big"));
+      assert.equal(digestOf(bytes), digest);
+      assert.equal(failures, 1);
+    } finally {
+      server.intercept = undefined;
+    }
   });
 
   it("fetch by digest returns the same document", async () => {
@@ -224,7 +248,10 @@ describe("registry client, Basic auth", () => {
       const image = await client.resolveImage("team/app", "1", AMD64);
       assert.equal(image.layers.length, 2);
       const basic = "Basic " + Buffer.from(`${server.username}:${server.password}`).toString("base64");
-      assert.ok(server.requests.some((r) => r.authorization === basic));
+      assert.ok(
+        server.requests.some((r) => r.authorization === basic),
+        "Basic credentials were sent",
+      );
     } finally {
       client.close();
     }
@@ -238,6 +265,32 @@ describe("registry client, Basic auth", () => {
       } finally {
         client.close();
       }
+    }
+  });
+});
+
+describe("registry client, token auth with anonymous pull (public nvidia/* images)", () => {
+  let server: RegistryServer;
+  before(async () => {
+    server = await startRegistry({ auth: "token", anonymousPull: true });
+    await pushImage(server, "nvidia/public:1", sampleImage());
+  });
+  after(() => server?.stop());
+
+  it("pulls with an anonymous token and sends no Authorization to the realm", async () => {
+    const client = clientFor(server);
+    const start = server.requests.length; // skopeo's push used credentials
+    try {
+      const image = await client.resolveImage("nvidia/public", "1", AMD64);
+      assert.equal(image.layers.length, 2);
+      const tokenCalls = server.requests.slice(start).filter((r) => r.path.startsWith("/proxy_auth"));
+      assert.ok(tokenCalls.length >= 1, "a token was requested");
+      assert.ok(
+        tokenCalls.every((r) => r.authorization === undefined),
+        "anonymous token requests",
+      );
+    } finally {
+      client.close();
     }
   });
 });
@@ -261,7 +314,7 @@ describe("registry client, nvcr.io-like token auth", () => {
       const tokensBefore = server.tokenRequests;
       const first = await client.resolveImage("nvidia/app", "1", AMD64);
       const afterFirst = server.tokenRequests;
-      assert.ok(afterFirst > tokensBefore);
+      assert.ok(afterFirst > tokensBefore, "a token was requested");
       await new Promise((r) => setTimeout(r, 2300)); // the 2 s token has expired
       const second = await client.resolveImage("nvidia/app", "1", AMD64);
       assert.equal(second.manifest.digest, first.manifest.digest);
@@ -279,7 +332,29 @@ describe("registry client, nvcr.io-like token auth", () => {
       }
       assert.ok(
         seen.some((r) => r.path.startsWith("/v2/nvidia/app/") && r.authorization?.startsWith("Bearer ")),
+        "Bearer tokens were used on the registry",
       );
+    } finally {
+      client.close();
+    }
+  });
+
+  it("ping with credentials obtains a scope-less token", async () => {
+    const client = clientFor(server, { username: "$oauthtoken", password: server.password! });
+    try {
+      assert.equal((await client.ping()).status, 200);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("without credentials (no anonymous pull) the user is told to log in", async () => {
+    const client = clientFor(server);
+    try {
+      await assert.rejects(client.fetchManifest("nvidia/app", "1"), {
+        code: "AUTH",
+        message: `anonymous access to nvidia/app on ${server.host} was refused: log in (SREGISTRY_NVIDIA_TOKEN / credentials)`,
+      });
     } finally {
       client.close();
     }
