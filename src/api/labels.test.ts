@@ -30,7 +30,11 @@ function row(name: string, metrics: object): void {
   });
 }
 
-row("a", { uri: "c/a:1", MAINTAINER: "vanessasaur", labels: { "org.opencontainers.image.version": "1.2" } });
+row("a", {
+  uri: "c/a:1",
+  digest: "sha256:not-a-label",
+  labels: { "org.opencontainers.image.version": "1.2", MAINTAINER: "vanessasaur" },
+});
 row("b", { config: { config: { Labels: { maintainer: "NVIDIA", "com.nvidia.build.id": "42" } } } });
 row("c", { type: "container" });
 
