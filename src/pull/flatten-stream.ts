@@ -46,6 +46,7 @@ export async function flattenInto<T>(input: FlattenIntoInput, consume: TarConsum
   input.signal?.throwIfAborted();
   const open = new Set<Readable>();
   const tar = new PassThrough({ highWaterMark: 1 << 20 });
+  tar.on("error", () => undefined); // surfaced through the flattener's and the consumer's promises
   const sources = layerSources(input, open);
   let consuming: Promise<T> | undefined;
   let consumerError: unknown;
