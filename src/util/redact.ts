@@ -21,6 +21,9 @@ export function registerSecret(value: string | undefined | null): void {
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join("***");
-  out = out.replace(/((?:authorization|proxy-authorization)\s*[:=]\s*)(basic|bearer)?\s*[^\s,;"']+/gi, "$1$2 ***");
+  out = out.replace(
+    /((?:authorization|proxy-authorization)\s*[:=]\s*)(basic|bearer)?\s*[^\s,;"']+/gi,
+    "$1$2 ***",
+  );
   return out;
 }
