@@ -5,7 +5,8 @@
  * A build happens next to its final place (so the last step is an atomic rename) under a hidden
  * name that says who made it: `.sregistry-build-<host>-<pid>-<random><suffix>`. A later pull removes
  * the ones whose process is gone (same host, pid no longer running) or that are older than a week
- * (another host's, on shared storage). Nothing such a name holds is ever visible as an image.
+ * (another host's, on shared storage), and the tools' own temporaries named after them
+ * (`.<our temp name>.<pid>.sqfs`, written by the squashfs builder next to its output). Nothing such a name holds is ever visible as an image.
  *
  * @example
  * ```ts
@@ -35,7 +36,8 @@ export async function removeStaleBuilds(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(PREFIX)) continue;
+    // `..sregistry-build-…`: a tool's own temporary file next to our build (tar2sqfs output).
+    if (!name.startsWith(PREFIX) && !name.startsWith(`.${PREFIX}`)) continue;
     const path = join(dir, name);
     if (!(await isStale(name, path))) continue;
     await removeTree(path).catch(() => undefined);
@@ -45,7 +47,7 @@ export async function removeStaleBuilds(dir: string): Promise<string[]> {
 }
 
 async function isStale(name: string, path: string): Promise<boolean> {
-  const rest = name.slice(PREFIX.length);
+  const rest = name.slice(name.indexOf(PREFIX) + PREFIX.length);
   const host = hostTag();
   if (rest.startsWith(`${host}-`)) {
     const pid = Number(/^(\d+)-/.exec(rest.slice(host.length + 1))?.[1]);
