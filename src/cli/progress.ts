@@ -40,6 +40,8 @@ export class PullProgress {
   private readonly started: number;
   private downloadStarted = 0;
   private newBytes = 0;
+  /** Bytes of the layers this pull fetched, from their completion events (exact, even for schema 1). */
+  private downloaded = 0;
   private drawnLines = 0;
   private lastDraw = -Infinity;
   private builtBytes = 0;
@@ -84,6 +86,7 @@ export class PullProgress {
         const layer = this.find(event.digest);
         layer.finished = true;
         if (layer.size >= 0) layer.done = layer.size;
+        this.downloaded += event.downloaded;
         this.redraw(true);
         break;
       }
@@ -125,8 +128,8 @@ export class PullProgress {
         this.drawnLines = 0;
         const seconds = (this.now() - this.downloadStarted) / 1000;
         this.line(
-          `Downloaded ${formatBytes(this.newBytes)} in ${seconds.toFixed(1)} s` +
-            (this.newBytes > 0 ? ` (${formatBytes(this.newBytes / Math.max(seconds, 0.001))}/s)` : ""),
+          `Downloaded ${formatBytes(this.downloaded)} in ${seconds.toFixed(1)} s` +
+            (this.downloaded > 0 ? ` (${formatBytes(this.downloaded / Math.max(seconds, 0.001))}/s)` : ""),
         );
       }
       this.buildStarted = this.now();
@@ -195,7 +198,7 @@ export class PullProgress {
     const lines = shown.map(
       ({ layer, index }) =>
         `[${String(index + 1).padStart(String(count).length)}/${count}] ${layer.digest.slice(7, 19)} ` +
-        (layer.cached ? `${bar(1, 1)} cached` : bar(layer.done, layer.size)),
+        (layer.cached ? `${bar(layer.size, layer.size)} cached` : bar(layer.done, layer.size)),
     );
     if (folded > 0) lines.unshift(`… ${plural(folded, "more layer")} done`);
     return lines;

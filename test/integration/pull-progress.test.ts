@@ -1,0 +1,130 @@
+/**
+ * Pull progress output: the renderer on a terminal (one bar per layer plus a total with bytes,
+ * rate and ETA, redrawn in place; a live build line; a summary with stage times) and in logs (one
+ * line per stage, no escape codes), driven with a fake clock; and the real CLI's stderr in a log
+ * and with `--quiet` (nothing at all).
+ *
+ * @example
+ * ```sh
+ * node scripts/run-tests.mjs integration/pull-progress
+ * ```
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { PullProgress, bar } from "../../src/cli/progress.js";
+import type { PullEvent } from "../../src/pull/events.js";
+import { dockerEnv, successPath } from "../../src/pull/testing.js";
+import { runCli } from "../harness/cli.js";
+import { pushImage, sampleImage } from "../harness/fixtures.js";
+import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
+
+const A = "sha256:" + "a".repeat(64);
+const B = "sha256:" + "b".repeat(64);
+const C = "sha256:" + "c".repeat(64);
+
+function render(tty: boolean): string {
+  let now = 0;
+  let text = "";
+  const progress = new PullProgress({ write: (t: string) => (text += t) }, { tty, now: () => now });
+  const events: [number, PullEvent][] = [
+    [0, { type: "stage", stage: "resolve" }],
+    [
+      100,
+      {
+        type: "resolved",
+        reference: "r.io/x/y:1",
+        digest: "sha256:" + "d".repeat(64),
+        platform: "linux/amd64",
+        layers: [
+          { digest: A, size: 1_000_000, cached: false },
+          { digest: B, size: 3_000_000, cached: false },
+          { digest: C, size: 500, cached: true },
+        ],
+      },
+    ],
+    [100, { type: "stage", stage: "download" }],
+    [600, { type: "layer-progress", digest: A, bytes: 500_000 }],
+    [1100, { type: "layer-progress", digest: B, bytes: 1_500_000 }],
+    [1200, { type: "layer-done", digest: A, cached: false, downloaded: 1_000_000 }],
+    [2100, { type: "layer-progress", digest: B, bytes: 1_500_000 }],
+    [2100, { type: "layer-done", digest: B, cached: false, downloaded: 3_000_000 }],
+    [2100, { type: "layer-done", digest: C, cached: true, downloaded: 0 }],
+    [2100, { type: "stage", stage: "build" }],
+    [2600, { type: "build-progress", bytes: 7_000_000 }],
+    [3100, { type: "stage", stage: "store" }],
+    [
+      3300,
+      {
+        type: "done",
+        path: "/s/y.sif",
+        uri: "x/y:1@v",
+        seconds: { resolve: 0.1, download: 2, build: 1, store: 0.2 },
+      },
+    ],
+  ];
+  for (const [at, event] of events) {
+    now = at;
+    progress.handle(event);
+  }
+  progress.close();
+  return text;
+}
+
+describe("pull progress rendering", () => {
+  it("draws per-layer bars and a total with rate and ETA on a terminal", () => {
+    const text = render(true);
+    assert.match(text, /\[1\/3\] aaaaaaaaaaaa \|={12}-{12}\|  50\.0% 1\.0 MB/);
+    assert.match(text, /\[3\/3\] cccccccccccc \|={24}\| 100\.0% 500 B cached/);
+    assert.match(text, /Total \|={12}-{12}\|  50\.0% 4\.0 MB 2\.0 MB\/s ETA 1 s\n/);
+    assert.match(text, /\x1b\[4A/, "the block is redrawn in place");
+    assert.match(text, /\rBuilding SIF: 7\.0 MB of files flattened in 0\.5 s|\x1b\[2KBuilding SIF: 7\.0 MB/);
+    assert.match(text, /Downloaded 4\.0 MB in 2\.0 s \(2\.0 MB\/s\)\n/);
+    assert.match(text, /Pulled in 3\.3 s \(resolve 0\.1 s, download 2\.0 s, build 1\.0 s, store 0\.2 s\)\n$/);
+  });
+
+  it("writes one plain line per stage in logs", () => {
+    const lines = render(false).trimEnd().split("\n");
+    assert.deepEqual(lines, [
+      "Resolved r.io/x/y:1 (sha256:dddddddddddd) for linux/amd64: 3 layers, 4.0 MB, 1 cached",
+      "Downloading 2 layers (4.0 MB)...",
+      "Downloaded 4.0 MB in 2.0 s (2.0 MB/s)",
+      "Building image (flatten layers → squashfs → SIF)...",
+      "Storing image and updating the catalog...",
+      "Pulled in 3.3 s (resolve 0.1 s, download 2.0 s, build 1.0 s, store 0.2 s)",
+    ]);
+  });
+
+  it("shows unknown sizes (schema 1) as bytes so far", () => {
+    assert.match(bar(1500, -1), /^\|\?{24}\| 1\.5 kB$/);
+  });
+});
+
+describe("pull progress from the CLI", () => {
+  let server: RegistryServer;
+
+  before(async () => {
+    server = await startRegistry({ auth: "anonymous" });
+    await pushImage(server, "library/sample:1", sampleImage());
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("logs stages on stderr and keeps stdout for the result lines", async () => {
+    const result = await runCli(["pull", "docker://library/sample:1"], { env: dockerEnv(server) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /\x1b/);
+    assert.match(result.stderr, /^Downloading 2 layers/m);
+    assert.match(result.stderr, /^Pulled in \d+\.\d s \(resolve/m);
+    assert.match(result.stdout, /^\[container\]\[new\] /m);
+    assert.ok(successPath(result.stdout));
+  });
+
+  it("prints nothing but the result with --quiet", async () => {
+    const result = await runCli(["--quiet", "pull", "docker://library/sample:1"], { env: dockerEnv(server) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.match(result.stdout, /^Success! /m);
+  });
+});
