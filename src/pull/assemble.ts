@@ -89,6 +89,7 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
         mkfsTime: Math.floor(created.getTime() / 1000),
         root,
         logger: input.logger,
+        ...(input.signal ? { signal: input.signal } : {}),
       },
     ),
   );

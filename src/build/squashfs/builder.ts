@@ -54,6 +54,8 @@ export interface SquashfsOptions {
   /** Attributes of the root directory (from `FlattenStats.root`); default 0755 0:0 time 0. */
   root?: RootAttributes;
   logger?: Logger;
+  /** Kills the tool (and rejects with the signal's reason) when aborted, also after the tar ended. */
+  signal?: AbortSignal;
 }
 
 export interface SquashfsResult {
@@ -93,7 +95,7 @@ export async function buildSquashfs(
   const prefix = direct && offset > 0 ? await readPrefix(output.path, offset) : null;
   logger.debug(`${tool.name} ${tool.args(target, settings).join(" ")}`);
   try {
-    await runTool(tool, tool.args(target, settings), tar);
+    await runTool(tool, tool.args(target, settings), tar, options.signal);
     if (prefix !== null) await writePrefix(output.path, prefix);
     if (!direct) await copyAt(target, output.path, offset);
   } finally {
@@ -152,11 +154,18 @@ function chooseTool(wanted: "sqfstar" | "tar2sqfs" | "auto", mkfsTime: number): 
 }
 
 /** Runs the tool with the tar on stdin; rejects with its last stderr line on failure. */
-function runTool(tool: Tool, args: string[], tar: Readable): Promise<void> {
+function runTool(tool: Tool, args: string[], tar: Readable, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
     const child = spawn(tool.name, args, { stdio: ["pipe", "ignore", "pipe"], env: tool.env });
     let stderr = "";
     let tarError: Error | null = null;
+    const onAbort = (): void => {
+      tarError ??= signal?.reason instanceof Error ? signal.reason : new Error("aborted");
+      child.kill("SIGTERM");
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    child.on("close", () => signal?.removeEventListener("abort", onAbort));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (text: string) => (stderr = (stderr + text).slice(-4000)));
     child.stdin.on("error", () => {}); // EPIPE when the tool exits early; its status says why

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { gzipSync } from "node:zlib";
+import { tarLayer } from "../build/flatten/testing.js";
+import { silentLogger } from "../util/log.js";
+import { assembleSif, type AssembleInput } from "./assemble.js";
+
+const GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+function toolsWriting(path: string): string[] {
+  const ps = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
+  return ps.split("\n").filter((line) => /tar2sqfs|sqfstar|mksquashfs/.test(line) && line.includes(path));
+}
+
+describe("assembleSif", () => {
+  let dir: string;
+  let input: Omit<AssembleInput, "out" | "layers">;
+  let small: string;
+  let large: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "assemble-test-"));
+    small = join(dir, "small.tar.gz");
+    large = join(dir, "large.tar.gz");
+    await writeFile(
+      small,
+      gzipSync(
+        await tarLayer([
+          { name: "etc/", mode: 0o755 },
+          { name: "etc/motd", body: "hi\n" },
+        ]),
+      ),
+    );
+    await writeFile(
+      large,
+      gzipSync(await tarLayer([{ name: "big.bin", body: randomBytes(48 << 20) }]), { level: 1 }),
+    );
+    input = {
+      config: {
+        architecture: "amd64",
+        os: "linux",
+        created: "2024-01-02T03:04:05Z",
+        config: { Cmd: ["/bin/sh"] },
+      },
+      reference: "registry.example/org/app:1",
+      manifestDigest: "sha256:" + "1".repeat(64),
+      platform: { os: "linux", architecture: "amd64" },
+      preferCmd: false,
+      compression: "gzip",
+      logger: silentLogger,
+      buildKey: "k".repeat(64),
+    };
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("builds byte-identical SIFs from the same input", async () => {
+    const layers = [{ digest: "sha256:" + "a".repeat(64), mediaType: GZIP_LAYER, path: small }];
+    const sums: string[] = [];
+    for (const name of ["one.sif", "two.sif"]) {
+      await assembleSif({ ...input, layers, out: join(dir, name) });
+      sums.push(
+        createHash("sha256")
+          .update(await readFile(join(dir, name)))
+          .digest("hex"),
+      );
+    }
+    assert.equal(sums[0], sums[1]);
+    const other = join(dir, "three.sif");
+    await assembleSif({ ...input, layers, out: other, buildKey: "x".repeat(64) });
+    assert.notEqual(
+      createHash("sha256")
+        .update(await readFile(other))
+        .digest("hex"),
+      sums[0],
+      "the ID follows the key",
+    );
+  });
+
+  it("stops the squashfs tool and rejects with the abort reason", async () => {
+    const out = join(dir, "aborted.sif");
+    const abort = new AbortController();
+    const reason = new Error("interrupted for the test");
+    setTimeout(() => abort.abort(reason), 400);
+    const started = performance.now();
+    await assert.rejects(
+      assembleSif({
+        ...input,
+        layers: [{ digest: "sha256:" + "b".repeat(64), mediaType: GZIP_LAYER, path: large }],
+        out,
+        signal: abort.signal,
+      }),
+      (err) => err === reason,
+    );
+    assert.ok(performance.now() - started < 5000);
+    assert.deepEqual(toolsWriting(dir), []);
+    const head = existsSync(out) ? (await readFile(out)).subarray(32, 41).toString("latin1") : "";
+    assert.notEqual(head, "SIF_MAGIC", "no SIF header is written after an abort");
+  });
+});
