@@ -2,6 +2,7 @@
  * `sregistry pull` against hostile registries and images, through the whole CLI:
  * - a blob whose bytes do not match its digest (corrupted by the registry front): a clear error,
  *   and nothing in the cache, storage or catalog;
+ * - a blob body cut in the middle: resumed with a Range request for the rest;
  * - layers that try to escape the image (`../` and absolute names, a symlink to an outside
  *   directory then a write through it, a hardlink to an outside file): confined or refused, and
  *   nothing written outside the image, for a SIF and for a `--sandbox`;
@@ -17,6 +18,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, readlink } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { pack } from "tar-stream";
 import { blobGets, dockerEnv, extractSifPartition, successPath } from "../../src/pull/testing.js";
@@ -125,6 +127,41 @@ describe("pull: hostile registries and images", () => {
     const db = join(base, ".singularity", "sregistry.db");
     if (existsSync(db))
       assert.equal((await run("sqlite3", [db, "SELECT count(*) FROM container"])).stdout.trim(), "0");
+  });
+
+  it("resumes a body cut in the middle with a Range request", async () => {
+    const layer = sample.layout.images[0]!.layers[0]!;
+    const ranges: string[] = [];
+    let cut = false;
+    server.intercept = async (req, res) => {
+      if (req.method !== "GET" || !req.url?.endsWith(`/blobs/${layer.digest}`)) return false;
+      if (cut) {
+        ranges.push(String(req.headers.range ?? "none"));
+        return false; // the registry serves the rest
+      }
+      cut = true;
+      const body = Buffer.from(await (await server.adminFetch(req.url)).arrayBuffer());
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(body.length),
+      });
+      res.write(body.subarray(0, body.length >> 1));
+      await sleep(200);
+      res.destroy();
+      return true;
+    };
+    const base = join(tmp.path, "resume");
+    let result;
+    try {
+      result = await runCli(["pull", "docker://library/sample:1"], { env, baseDir: base });
+    } finally {
+      server.intercept = undefined;
+    }
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(ranges.length, 1, `one more request: ${ranges.join(", ")}`);
+    assert.match(ranges[0]!, /^bytes=[1-9]\d*-$/);
+    const root = await extractSifPartition(successPath(result.stdout), join(tmp.path, "resume-root"));
+    assert.equal((await readFile(join(root, "usr/share/sample/data.bin"))).length, 64 * 1024);
   });
 
   it("confines layers that try to write outside the image (SIF)", async () => {
