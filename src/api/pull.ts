@@ -116,13 +116,7 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     compression,
     emit,
     timer,
-    key: pullKey({
-      topDigest,
-      platform: ctx.settings.platform,
-      reference: formatReference(ref),
-      compression,
-      preferCmd: ctx.settings.dockerCmd,
-    }),
+    key: keyFor(ctx, remote, compression, topDigest),
   };
   if (useCatalog && !options.force) {
     const existing = findReusable(ctx.catalog(), catalogNames(ref), job.key);
@@ -148,6 +142,9 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     withSignal(signal),
   );
   checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
+  // The tag may have moved since its digest was read: key the build on what was really resolved.
+  const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
+  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, compression, resolvedTop);
   timer.end("resolve");
 
   const store = ctx.settings.disableCache
@@ -354,6 +351,16 @@ async function storeResult(
   });
   ctx.logger.info(`[container][${created ? "new" : "update"}] ${uri}`);
   return { path: target, uri, version, row, created };
+}
+
+function keyFor(ctx: Context, remote: Remote, compression: Compression, topDigest: string): string {
+  return pullKey({
+    topDigest,
+    platform: ctx.settings.platform,
+    reference: formatReference(remote.reference),
+    compression,
+    preferCmd: ctx.settings.dockerCmd,
+  });
 }
 
 function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {

@@ -122,6 +122,20 @@ describe("pull progress from the CLI", () => {
     assert.ok(successPath(result.stdout));
   });
 
+  it("rejects a bad --threads and an incompatible --sandbox/--name before any request", async () => {
+    const from = server.requests.length;
+    const threads = await runCli(["pull", "--threads", "0", "docker://library/sample:1"], {
+      env: dockerEnv(server),
+    });
+    assert.equal(threads.code, 1);
+    assert.match(threads.stderr, /^ERROR --threads must be an integer from 1 to 64, got 0$/m);
+    const both = await runCli(["pull", "--sandbox", "d", "--name", "f.sif", "docker://library/sample:1"], {
+      env: dockerEnv(server),
+    });
+    assert.match(both.stderr, /^ERROR --sandbox and --name cannot be used together$/m);
+    assert.equal(server.requests.length, from);
+  });
+
   it("prints nothing but the result with --quiet", async () => {
     const result = await runCli(["--quiet", "pull", "docker://library/sample:1"], { env: dockerEnv(server) });
     assert.equal(result.code, 0, result.stderr);
