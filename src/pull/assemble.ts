@@ -80,7 +80,7 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
   };
   // The squashfs goes straight into the SIF's partition slot; the head is written afterwards
   // (sqfstar zero-fills what comes before its offset).
-  const squash = await flattenInto(flatten, (tar, root) =>
+  const squash = await flattenInto(flatten, (tar, root, stop) =>
     buildSquashfs(
       tar,
       { path: input.out, offset: sifPartitionOffset(meta) },
@@ -89,7 +89,7 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
         mkfsTime: Math.floor(created.getTime() / 1000),
         root,
         logger: input.logger,
-        ...(input.signal ? { signal: input.signal } : {}),
+        signal: stop, // also aborted when the user's signal is
       },
     ),
   );

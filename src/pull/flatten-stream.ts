@@ -12,7 +12,7 @@
  * ```ts
  * const built = await flattenInto(
  *   { layers, overlay, allowForeign: false, logger },
- *   (tar, root) => buildSquashfs(tar, { path: out }, { root }),
+ *   (tar, root, stop) => buildSquashfs(tar, { path: out }, { root, signal: stop }),
  * );
  * ```
  */
@@ -40,7 +40,11 @@ export interface FlattenIntoInput {
   onBytes?: (bytes: number) => void;
 }
 
-export type TarConsumer<T> = (tar: Readable, root: RootAttributes) => Promise<T>;
+/**
+ * Reads the tar. `stop` is aborted whenever the pipeline gives up (flattener failure, user abort):
+ * a consumer that runs a child process must kill it then, even if it had not started reading yet.
+ */
+export type TarConsumer<T> = (tar: Readable, root: RootAttributes, stop: AbortSignal) => Promise<T>;
 
 export async function flattenInto<T>(input: FlattenIntoInput, consume: TarConsumer<T>): Promise<T> {
   input.signal?.throwIfAborted();
@@ -50,10 +54,12 @@ export async function flattenInto<T>(input: FlattenIntoInput, consume: TarConsum
   const sources = layerSources(input, open);
   let consuming: Promise<T> | undefined;
   let consumerError: unknown;
+  const stopping = new AbortController();
   const stop = (reason: unknown): void => {
     const error = reason instanceof Error ? reason : new Error(String(reason));
     for (const stream of open) stream.destroy(error);
     if (!tar.destroyed) tar.destroy(error);
+    if (!stopping.signal.aborted) stopping.abort(error);
   };
   const onAbort = (): void => stop(input.signal?.reason);
   input.signal?.addEventListener("abort", onAbort, { once: true });
@@ -65,7 +71,7 @@ export async function flattenInto<T>(input: FlattenIntoInput, consume: TarConsum
       last = total;
     },
     onScanned: (root) => {
-      consuming = consume(tar, root);
+      consuming = consume(tar, root, stopping.signal);
       consuming.catch((err: unknown) => {
         consumerError = err;
         stop(err);
