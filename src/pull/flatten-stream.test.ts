@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildSquashfs } from "../build/squashfs/builder.js";
+import { squashLayers } from "../build/squashfs/from-layers.js";
 import { tarLayer } from "../build/flatten/testing.js";
 import { silentLogger } from "../util/log.js";
 import { flattenInto } from "./flatten-stream.js";
@@ -32,6 +33,23 @@ describe("flattenInto", () => {
       },
     );
     await assert.rejects(run, /layer ended before all its files were read again|changed between reads/);
+  });
+
+  it("(squashLayers too) stops the tool when the second pass fails", { timeout: 10_000 }, async () => {
+    const blob = join(dir, "layer2.tar");
+    await writeFile(blob, await tarLayer([{ name: "f", body: "x".repeat(1000) }]));
+    const { openLayerStream } = await import("../build/flatten/decompress.js");
+    let opened = 0;
+    const layer = {
+      digest: "sha256:" + "c".repeat(64),
+      mediaType: TAR,
+      open: () => {
+        if (opened++ === 1) return openLayerStream(join(dir, "changed.tar"), TAR);
+        return openLayerStream(blob, TAR);
+      },
+    };
+    await writeFile(join(dir, "changed.tar"), await tarLayer([{ name: "f", body: "y".repeat(999) }]));
+    await assert.rejects(squashLayers([layer], [], { path: join(dir, "sl.sqfs") }), /changed between reads/);
   });
 
   it("hands the consumer the image root's attributes and the whole tar", async () => {

@@ -23,12 +23,18 @@ export async function squashLayers(
   options: { flatten?: FlattenOptions; squashfs?: SquashfsOptions } = {},
 ): Promise<{ flatten: FlattenStats; squashfs: SquashfsResult }> {
   const tar = new PassThrough({ highWaterMark: 1024 * 1024 });
+  tar.on("error", () => undefined); // reported through the two promises
+  const stop = new AbortController();
   let building: Promise<SquashfsResult> | undefined;
   const flattening = flattenLayers(layers, overlay, tar, {
     ...options.flatten,
     onScanned: (root) => {
       options.flatten?.onScanned?.(root);
-      building = buildSquashfs(tar, output, { ...options.squashfs, root: options.squashfs?.root ?? root });
+      building = buildSquashfs(tar, output, {
+        ...options.squashfs,
+        root: options.squashfs?.root ?? root,
+        signal: stop.signal,
+      });
       building.catch(() => {}); // awaited below
     },
   });
@@ -36,8 +42,13 @@ export async function squashLayers(
   try {
     flatten = await flattening;
   } catch (err) {
-    tar.destroy();
-    if (building !== undefined && err instanceof OutputError) await building; // throws the tool's error
+    if (building !== undefined && err instanceof OutputError) {
+      tar.destroy();
+      await building; // the tool went away first: throws the tool's error
+    }
+    // A running tool must be stopped: a bare destroy never ends its input, it would wait forever.
+    tar.destroy(err instanceof Error ? err : new Error(String(err)));
+    stop.abort(err);
     await building?.catch(() => {});
     throw err;
   }
