@@ -57,17 +57,21 @@ async function main(): Promise<void> {
     await mkdir(join(home, ".singularity"), { recursive: true });
     const pullArgs = [cli, "--quiet", "pull", "bench/image:1"];
     const cold = await measure(process.execPath, pullArgs, env);
+    console.log(`sregistry cold pull: ${secs(cold)}`);
     const sif = /Success! (.+)/.exec(cold.stdout)?.[1]?.trim() ?? "";
     const sifSize = sif ? (await stat(sif)).size : 0;
     const warm = await measure(process.execPath, pullArgs, env);
+    console.log(`sregistry warm re-pull: ${secs(warm)}`);
 
     const peer = join(root, "peer");
+    await mkdir(peer, { recursive: true });
     const copy = await measure("skopeo", [
       "copy",
       "--src-tls-verify=false",
       `docker://${registry.host}/bench/image:1`,
       `oci:${join(peer, "layout")}:bench`,
     ]);
+    console.log(`peer skopeo copy: ${secs(copy)}`);
     const unpack = await measure("umoci", [
       "unpack",
       "--rootless",
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
       `${join(peer, "layout")}:bench`,
       join(peer, "bundle"),
     ]);
+    console.log(`peer umoci unpack: ${secs(unpack)}`);
     const squash = await measure("mksquashfs", [
       join(peer, "bundle", "rootfs"),
       join(peer, "image.sqfs"),
@@ -84,6 +89,7 @@ async function main(): Promise<void> {
       "-all-root",
       "-quiet",
     ]);
+    console.log(`peer mksquashfs: ${secs(squash)}\n`);
     const peerSeconds = copy.seconds + unpack.seconds + squash.seconds;
     const peerSize = (await stat(join(peer, "image.sqfs"))).size;
     const peerPeak = Math.max(copy.peakTreeRssBytes, unpack.peakTreeRssBytes, squash.peakTreeRssBytes);
