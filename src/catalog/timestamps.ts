@@ -13,6 +13,7 @@
  * formatLongDate("2026-11-26 08:05:01");                         // "November 26, 2026"
  * ```
  */
+import { MONTHS } from "../util/calendar.js";
 
 export interface ParsedTimestamp {
   year: number;
@@ -23,21 +24,6 @@ export interface ParsedTimestamp {
   second: number;
   microsecond: number;
 }
-
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
 
 // SQLAlchemy's SQLite DATETIME reader accepts the date alone, or date + time + optional fraction.
 const TIMESTAMP_RE = /^(\d+)-(\d+)-(\d+)(?:[ T](\d+):(\d+):(\d+)(?:\.(\d+))?)?/;

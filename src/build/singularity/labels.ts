@@ -21,6 +21,7 @@
  * ```
  */
 import { goJson } from "./go-json.js";
+import { MONTHS, WEEKDAYS } from "../../util/calendar.js";
 
 export interface BuildLabelInput {
   /** Build time (the image config's `created` for reproducible images). */
@@ -35,22 +36,6 @@ export interface BuildLabelInput {
   tool: string;
   version: string;
 }
-
-const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
 
 /** The labels a build adds, in no particular order (the output is sorted). */
 export function buildLabels(build: BuildLabelInput): Record<string, string> {

@@ -18,21 +18,14 @@
  * // [{ path: ".singularity.d", type: "dir", mode: 0o755, policy: "ifAbsent", … }, …]
  * ```
  */
+import type { OverlayEntry as FlattenOverlayEntry } from "../flatten/types.js";
 import { singularityMetadata, type SingularityInput } from "./metadata.js";
 
-export interface OverlayEntry {
-  /** Relative to the image root, no leading slash, e.g. `.singularity.d/env/01-base.sh`. */
-  path: string;
-  type: "file" | "dir" | "symlink";
-  /** Permission bits only (0o755, 0o1777…), no file-type bits. */
-  mode: number;
-  content?: Buffer;
-  linkname?: string;
-  mtime: Date;
-  uid: 0;
-  gid: 0;
-  policy: "replace" | "ifAbsent";
-}
+/**
+ * The flattener's overlay entry, narrowed to what Singularity metadata uses: owned by root, with
+ * permission bits only (0o755, 0o1777…) and paths relative to the image root.
+ */
+export type OverlayEntry = FlattenOverlayEntry & { uid: 0; gid: 0 };
 
 export type OverlayInput = SingularityInput;
 
