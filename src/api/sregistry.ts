@@ -14,6 +14,7 @@ import { Context, type ContextOptions } from "./context.js";
 import { get } from "./get.js";
 import { images } from "./images.js";
 import { inspect, type InspectResult } from "./inspect.js";
+import { pull, type PullOptions, type PullResult } from "./pull.js";
 import { record, type RecordResult } from "./record.js";
 import { add, type AddOptions, type AddResult } from "./add.js";
 import {
@@ -46,6 +47,19 @@ export class Sregistry {
 
   get settings() {
     return this.context.settings;
+  }
+
+  /**
+   * Pulls an image into a SIF in storage and records it (see `PullOptions` for --name, --force,
+   * --no-cache, compression, threads, sandbox and progress events).
+   *
+   * @example
+   * ```ts
+   * const { path, uri } = await client.pull("nvidia://tensorflow:17.11", { onEvent: (e) => console.log(e.type) });
+   * ```
+   */
+  pull(image: string, options: PullOptions = {}): Promise<PullResult> {
+    return pull(this.context, image, options);
   }
 
   /** Records an image's manifests in the catalog (no layers). */
