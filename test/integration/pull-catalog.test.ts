@@ -17,13 +17,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  blobGets,
-  dockerEnv,
-  extractSifPartition,
-  sifPartition,
-  successPath,
-} from "../../src/pull/testing.js";
+import { blobGets, dockerEnv, extractSifPartition, sifPartition, successPath } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, randomBytes, sampleImage, type PushResult } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { blobGets, dockerEnv } from "../../src/pull/testing.js";
+import { blobGets, dockerEnv } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

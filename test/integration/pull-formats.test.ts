@@ -27,7 +27,7 @@ import {
   successPath,
   treeDifferences,
   umociSnapshot,
-} from "../../src/pull/testing.js";
+} from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import {
   MULTI_PLATFORMS,

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { pack } from "tar-stream";
-import { blobGets, dockerEnv, extractSifPartition, successPath } from "../../src/pull/testing.js";
+import { blobGets, dockerEnv, extractSifPartition, successPath } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage, type PushResult } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

@@ -17,7 +17,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { blobGets, dockerEnv, slowBlobs, startCli, successPath } from "../../src/pull/testing.js";
+import { blobGets, dockerEnv, slowBlobs, startCli, successPath } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, randomBytes, type PushResult } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

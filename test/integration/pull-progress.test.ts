@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PullProgress, bar } from "../../src/cli/progress.js";
 import type { PullEvent } from "../../src/pull/events.js";
-import { dockerEnv, successPath } from "../../src/pull/testing.js";
+import { dockerEnv, successPath } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

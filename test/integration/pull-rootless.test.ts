@@ -16,7 +16,7 @@ import { chmodSync, chownSync, readdirSync } from "node:fs";
 import { lstat, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dockerEnv, richImage, sifPartition, successPath } from "../../src/pull/testing.js";
+import { dockerEnv, richImage, sifPartition, successPath } from "../harness/pull.js";
 import { CLI_MAIN, isolatedEnv, type CliResult } from "../harness/cli.js";
 import { pushImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

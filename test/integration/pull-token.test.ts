@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { extractSifPartition, nvidiaEnv, successPath } from "../../src/pull/testing.js";
+import { extractSifPartition, nvidiaEnv, successPath } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, randomBytes } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

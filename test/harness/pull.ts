@@ -18,11 +18,11 @@ import { mkdir } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../build/flatten/testing.js";
-import type { FixtureEntry, FixtureImage } from "../../test/harness/fixtures.js";
-import { CLI_MAIN, isolatedEnv, type CliResult } from "../../test/harness/cli.js";
-import type { RegistryServer } from "../../test/harness/registry-server.js";
-import { run, skopeoCopyToOci, umociUnpack } from "../../test/harness/tools.js";
+import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/testing.js";
+import type { FixtureEntry, FixtureImage } from "./fixtures.js";
+import { CLI_MAIN, isolatedEnv, type CliResult } from "./cli.js";
+import type { RegistryServer } from "./registry-server.js";
+import { run, skopeoCopyToOci, umociUnpack } from "./tools.js";
 
 /** Environment for `pull docker://<repo>:<tag>` against a local anonymous or Basic registry. */
 export function dockerEnv(server: RegistryServer): Record<string, string> {
