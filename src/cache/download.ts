@@ -108,6 +108,8 @@ async function receiveWithResume(
     try {
       const opened = await opener(progress.written);
       await copyBody(opened, file, tempPath, progress, descriptor, options);
+      // An abort that arrived with the last bytes still cancels: the caller has given up.
+      options.signal?.throwIfAborted();
       if (descriptor.size < 0 || progress.written === descriptor.size) return;
       throw new Error(`connection closed after ${progress.written} of ${descriptor.size} bytes`);
     } catch (err) {
