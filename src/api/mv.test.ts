@@ -12,37 +12,22 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Context } from "./context.js";
-import { add } from "./add.js";
+import type { Context } from "./context.js";
+import { tempCatalog, type TempCatalog } from "./test-catalog.js";
 import { mv } from "./mv.js";
 
 let dir: string;
 let storage: string;
 let ctx: Context;
+let temp: TempCatalog;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "sregistry-mv-"));
-  storage = join(dir, "shub");
-  mkdirSync(join(dir, "db"));
-  ctx = new Context({
-    env: {
-      SREGISTRY_DATABASE: join(dir, "db"),
-      SREGISTRY_STORAGE: storage,
-      SREGISTRY_CLIENT_SECRETS: join(dir, "s"),
-    },
-    home: dir,
-  });
+  temp = tempCatalog("sregistry-mv-");
+  ({ dir, storage, ctx } = temp);
 });
-afterEach(() => {
-  ctx.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => temp.dispose());
 
-async function added(name: string, content: string) {
-  const file = join(dir, `${content}.sif`);
-  writeFileSync(file, content);
-  return add(ctx, file, { name });
-}
+const added = (name: string, content: string) => temp.added(name, content);
 
 const imageOf = (query: string) =>
   ctx.catalog().getContainer({ collection: "col", name: "img", tag: query })?.image ?? undefined;

@@ -1,48 +1,24 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Context } from "./context.js";
-import { add } from "./add.js";
+import type { Context } from "./context.js";
+import { tempCatalog, type TempCatalog } from "./test-catalog.js";
 import { mv } from "./mv.js";
 import { rename } from "./rename.js";
 
 let dir: string;
 let storage: string;
 let ctx: Context;
+let temp: TempCatalog;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "sregistry-rename-"));
-  storage = join(dir, "shub");
-  mkdirSync(join(dir, "db"));
-  ctx = new Context({
-    env: {
-      SREGISTRY_DATABASE: join(dir, "db"),
-      SREGISTRY_STORAGE: storage,
-      SREGISTRY_CLIENT_SECRETS: join(dir, "s"),
-    },
-    home: dir,
-  });
+  temp = tempCatalog("sregistry-rename-");
+  ({ dir, storage, ctx } = temp);
 });
-afterEach(() => {
-  ctx.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => temp.dispose());
 
-async function added(name: string, content: string) {
-  const file = join(dir, `${content}.sif`);
-  writeFileSync(file, content);
-  return add(ctx, file, { name });
-}
+const added = (name: string, content: string) => temp.added(name, content);
 
 test("rename keeps the version, moves the file, creates the new collection, drops the empty old one", async () => {
   const one = await added("old/img:1", "one");

@@ -1,39 +1,21 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Context } from "./context.js";
-import { add } from "./add.js";
+import { existsSync, readdirSync, unlinkSync } from "node:fs";
+import type { Context } from "./context.js";
+import { tempCatalog, type TempCatalog } from "./test-catalog.js";
 import { rm } from "./rm.js";
 
-let dir: string;
 let storage: string;
 let ctx: Context;
+let temp: TempCatalog;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "sregistry-rm-"));
-  storage = join(dir, "shub");
-  mkdirSync(join(dir, "db"));
-  ctx = new Context({
-    env: {
-      SREGISTRY_DATABASE: join(dir, "db"),
-      SREGISTRY_STORAGE: storage,
-      SREGISTRY_CLIENT_SECRETS: join(dir, "s"),
-    },
-    home: dir,
-  });
+  temp = tempCatalog("sregistry-rm-");
+  ({ storage, ctx } = temp);
 });
-afterEach(() => {
-  ctx.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => temp.dispose());
 
-async function added(name: string, content: string) {
-  const file = join(dir, `${content}.sif`);
-  writeFileSync(file, content);
-  return add(ctx, file, { name });
-}
+const added = (name: string, content: string) => temp.added(name, content);
 
 test("rm deletes the row, the file, the empty folders and the empty collection", async () => {
   const one = await added("col/img:1", "one");
