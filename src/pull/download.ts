@@ -7,15 +7,22 @@
  * request is still running when the command exits). Verified blobs already in the cache stay there
  * for the next pull.
  *
+ * An allowed foreign (non-distributable) layer whose descriptor lists `urls` is fetched from those URLs
+ * first, with foreign-urls.ts's SSRF checks, and from the registry when none of them serves it (as
+ * go-containerregistry does); the cache verifies digest and size whichever source answered.
+ *
  * @example
  * ```ts
  * await downloadLayers({ store, remote, layers: image.layers, threads: 9, emit });
  * ```
  */
-import type { BlobStore } from "../cache/blob-store.js";
+import type { BlobOpener, BlobStore } from "../cache/blob-store.js";
 import type { Remote } from "../api/backend.js";
+import { createHttpTransport, type Transport } from "../registry/http.js";
 import type { Descriptor } from "../registry/types.js";
 import { SregistryError } from "../util/errors.js";
+import { silentLogger, type Logger } from "../util/log.js";
+import { openForeignBlob, type ForeignBlobOptions } from "./foreign-urls.js";
 import { isForeignLayer } from "./media.js";
 import type { PullEventListener } from "./events.js";
 
@@ -27,6 +34,12 @@ export interface DownloadInput {
   allowForeign?: boolean;
   emit: PullEventListener;
   signal?: AbortSignal;
+  /** Debug lines say which source (foreign URL or registry) served a foreign layer. */
+  logger?: Logger;
+  /** Do not verify TLS certificates of foreign-layer URLs (SREGISTRY_HTTPS_NOVERIFY). */
+  httpsNoVerify?: boolean;
+  /** Foreign-URL fetching knobs for tests (DNS, private addresses, transport). */
+  foreignUrls?: Pick<ForeignBlobOptions, "lookup" | "allowPrivate" | "transport">;
 }
 
 /** Unique layers by digest, in first-seen order (schema 1 repeats the empty layer). */
@@ -53,11 +66,18 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
   const cancel = new AbortController();
   const signal = input.signal ? AbortSignal.any([input.signal, cancel.signal]) : cancel.signal;
   const queue = uniqueLayers(input.layers);
+  // One transport for every foreign URL of this pull, created only if some layer needs it.
+  const needsUrls = queue.some((layer) => usesForeignUrls(input, layer));
+  const owned =
+    needsUrls && !input.foreignUrls?.transport
+      ? createHttpTransport({ httpsNoVerify: input.httpsNoVerify })
+      : undefined;
+  const foreignTransport = needsUrls ? (input.foreignUrls?.transport ?? owned) : undefined;
   let firstError: unknown;
   const worker = async (): Promise<void> => {
     for (let layer = queue.shift(); layer && !signal.aborted; layer = queue.shift()) {
       try {
-        await fetchLayer(input, layer, signal);
+        await fetchLayer(input, layer, signal, foreignTransport);
       } catch (err) {
         firstError ??= err;
         cancel.abort(err);
@@ -66,24 +86,74 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
   };
   const workers = Math.max(1, Math.min(input.threads, queue.length));
   await Promise.all(Array.from({ length: workers }, worker));
+  owned?.close();
   input.signal?.throwIfAborted();
   if (firstError !== undefined) throw firstError;
 }
 
-async function fetchLayer(input: DownloadInput, layer: Descriptor, signal: AbortSignal): Promise<void> {
+function usesForeignUrls(input: DownloadInput, layer: Descriptor): boolean {
+  return (input.allowForeign ?? false) && isForeignLayer(layer.mediaType) && (layer.urls?.length ?? 0) > 0;
+}
+
+async function fetchLayer(
+  input: DownloadInput,
+  layer: Descriptor,
+  signal: AbortSignal,
+  foreignTransport: Transport | undefined,
+): Promise<void> {
   const { store, remote, emit } = input;
   const repository = remote.reference.repository;
-  const result = await store.ensure(
-    { digest: layer.digest, size: layer.size },
-    async (offset) => {
-      const response = await remote.registry.openBlob(repository, layer.digest, { offset, signal });
-      return { body: response.body, offset: response.status === 206 ? offset : 0 };
-    },
-    {
-      onProgress: (bytes) => emit({ type: "layer-progress", digest: layer.digest, bytes }),
-      signal,
-      source: `${remote.reference.registry}/${repository}`,
-    },
-  );
+  const fromRegistry: BlobOpener = async (offset) => {
+    const response = await remote.registry.openBlob(repository, layer.digest, { offset, signal });
+    return { body: response.body, offset: response.status === 206 ? offset : 0 };
+  };
+  const opener =
+    foreignTransport && usesForeignUrls(input, layer)
+      ? foreignFirst(input, layer, signal, foreignTransport, fromRegistry)
+      : fromRegistry;
+  const result = await store.ensure({ digest: layer.digest, size: layer.size }, opener, {
+    onProgress: (bytes) => emit({ type: "layer-progress", digest: layer.digest, bytes }),
+    signal,
+    source: `${remote.reference.registry}/${repository}`,
+  });
   emit({ type: "layer-done", digest: layer.digest, cached: result.cached, downloaded: result.downloaded });
+}
+
+/**
+ * Opener for a foreign layer: its URLs first, the registry when every URL fails. Once the URLs have
+ * failed, resumes of this layer go straight to the registry.
+ */
+function foreignFirst(
+  input: DownloadInput,
+  layer: Descriptor,
+  signal: AbortSignal,
+  transport: Transport,
+  fromRegistry: BlobOpener,
+): BlobOpener {
+  const logger = input.logger ?? silentLogger;
+  const registry = `${input.remote.reference.registry}/${input.remote.reference.repository}`;
+  let urlsFailed = false;
+  return async (offset) => {
+    if (!urlsFailed) {
+      try {
+        const opened = await openForeignBlob(layer.urls ?? [], {
+          offset,
+          insecure: input.remote.backend.insecure,
+          signal,
+          ...input.foreignUrls,
+          transport,
+        });
+        logger.debug(`foreign layer ${layer.digest} served by ${opened.url.split("?")[0] ?? ""}`);
+        return { body: opened.body, offset: opened.offset };
+      } catch (err) {
+        signal.throwIfAborted();
+        if (!(err instanceof SregistryError) || err.code !== "FOREIGN_URL") throw err;
+        urlsFailed = true;
+        logger.debug(`${err.message}; fetching foreign layer ${layer.digest} from ${registry}`);
+      }
+    }
+    const opened = await fromRegistry(offset);
+    logger.debug(`foreign layer ${layer.digest} served by the registry ${registry}`);
+    return opened;
+  };
 }
