@@ -182,6 +182,8 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
     threads: options.threads ?? job.ctx.settings.threads,
     allowForeign: options.allowForeignLayers ?? false,
     emit,
+    logger: job.ctx.logger,
+    httpsNoVerify: job.ctx.settings.httpsNoVerify,
     ...(signal ? { signal } : {}),
   });
   timer.end("download");
