@@ -17,6 +17,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tmpDir } from "./tools.js";
+import { runCli as runProgram } from "../../src/cli/program.js";
 
 /** The repository root, found from this file's location (test/harness/ → ../../). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -123,4 +124,19 @@ function spawnNode(argv: string[], env: Record<string, string>, cwd: string, opt
     child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
+}
+
+/**
+ * The same program in this process (fast, no tsx start-up); `runCli` (a child process) proves the
+ * real executable. `env` is used as given: pass `isolatedEnv(...)` merged with any settings.
+ */
+export async function runCliInProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runProgram(args, {
+    env,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  return { code, stdout, stderr };
 }

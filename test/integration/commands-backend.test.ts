@@ -3,14 +3,13 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { isolatedEnv, runCli, type CliResult } from "../harness/cli.js";
-import { runCli as runProgram } from "../../src/cli/program.js";
+import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
 let base: TmpDir;
 let secrets: string;
 let env: Record<string, string>;
-const cli = (...args: string[]): Promise<CliResult> => inProcess(["backend", ...args], env);
+const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(["backend", ...args], env);
 /** Through the real executable. */
 const cliProcess = (...args: string[]): Promise<CliResult> =>
   runCli(["backend", ...args], { baseDir: base.path });
@@ -153,15 +152,3 @@ test("backend --help has an example", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Examples:\n {2}sregistry backend add nvidia token/);
 });
-
-/** The same program in this process (fast); `runCli` (a child process) proves the real executable. */
-async function inProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runProgram(args, {
-    env,
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  });
-  return { code, stdout, stderr };
-}

@@ -4,15 +4,14 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isolatedEnv, runCli, type CliResult } from "../harness/cli.js";
-import { runCli as runProgram } from "../../src/cli/program.js";
+import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
 let base: TmpDir;
 let storage: string;
 let announce: string;
 let env: Record<string, string>;
-const cli = (...args: string[]): Promise<CliResult> => inProcess(args, env);
+const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(args, env);
 /** Through the real executable. */
 const cliProcess = (...args: string[]): Promise<CliResult> => runCli(args, { baseDir: base.path });
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -192,16 +191,4 @@ test("every command of this set has --help with an example", async () => {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/** The same program in this process (fast); `runCli` (a child process) proves the real executable. */
-async function inProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runProgram(args, {
-    env,
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  });
-  return { code, stdout, stderr };
 }

@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isolatedEnv, runCli, type CliResult } from "../harness/cli.js";
-import { runCli as runProgram } from "../../src/cli/program.js";
+import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 import { ORIGINAL_CONTAINER_SQL, ORIGINAL_DDL_SCRIPT } from "../../src/catalog/test-helpers.js";
 
@@ -22,7 +21,7 @@ let db: string;
 let legacy: string;
 let storage: string;
 let env: Record<string, string>;
-const cli = (...args: string[]): Promise<CliResult> => inProcess(["--quiet", ...args], env);
+const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(["--quiet", ...args], env);
 /** Through the real executable. */
 const cliProcess = (...args: string[]): Promise<CliResult> =>
   runCli(["--quiet", ...args], { baseDir: base.path });
@@ -115,15 +114,3 @@ test("mv, rename and rm work on md5 versions, .simg files and a remote record", 
     ORIGINAL_CONTAINER_SQL,
   );
 });
-
-/** The same program in this process (fast); `runCli` (a child process) proves the real executable. */
-async function inProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runProgram(args, {
-    env,
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  });
-  return { code, stdout, stderr };
-}

@@ -10,8 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
-import { isolatedEnv, runCli, type CliResult } from "../harness/cli.js";
-import { runCli as runProgram } from "../../src/cli/program.js";
+import { isolatedEnv, runCli, runCliInProcess } from "../harness/cli.js";
 import { Context } from "../../src/api/context.js";
 import { search } from "../../src/api/search.js";
 
@@ -112,7 +111,7 @@ test("Link pagination is followed (pages served by the front: distribution 2.8 i
 });
 
 test("nvidia: token auth, `tensorflow` means nvidia/tensorflow; --json", async () => {
-  const result = await inProcess(["search", "nvidia://tensorflow", "--json"], nvidiaEnv);
+  const result = await runCliInProcess(["search", "nvidia://tensorflow", "--json"], nvidiaEnv);
   assert.equal(result.code, 0, result.stderr);
   const parsed = JSON.parse(result.stdout) as {
     local: unknown[];
@@ -128,7 +127,7 @@ test("nvidia: token auth, `tensorflow` means nvidia/tensorflow; --json", async (
 });
 
 test("an unknown repository: one ERROR line naming it, exit 1", async () => {
-  const result = await inProcess(["--quiet", "search", "docker://nothing/here"], dockerEnv);
+  const result = await runCliInProcess(["--quiet", "search", "docker://nothing/here"], dockerEnv);
   assert.equal(result.code, 1);
   assert.equal(result.stdout, "");
   const lines = result.stderr.split("\n").filter(Boolean);
@@ -137,21 +136,9 @@ test("an unknown repository: one ERROR line naming it, exit 1", async () => {
 });
 
 test("the announcement names the client of the word", async () => {
-  const result = await inProcess(["search", "docker://busybox"], dockerEnv);
+  const result = await runCliInProcess(["search", "docker://busybox"], dockerEnv);
   assert.equal(
     result.stdout.split("\n")[0],
     `[client|docker] [database|sqlite:///${join(base, ".singularity", "sregistry.db")}]`,
   );
 });
-
-/** The same program in this process (fast); `runCli` (a child process) proves the real executable. */
-async function inProcess(args: string[], env: Record<string, string>): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runProgram(args, {
-    env,
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-  });
-  return { code, stdout, stderr };
-}
