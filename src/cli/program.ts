@@ -10,6 +10,7 @@
 import { Command, CommanderError } from "commander";
 import { SregistryError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
+import { sanitizeForTerminal } from "../util/terminal.js";
 import { VERSION } from "../version.js";
 import { COMMANDS } from "./commands/index.js";
 import { CliRuntime, type CliStreams } from "./runtime.js";
@@ -26,7 +27,8 @@ function buildProgram(rt: CliRuntime): Command {
     .configureOutput({
       writeOut: (text) => rt.stdout.write(text),
       writeErr: (text) => rt.stderr.write(text),
-      outputError: (text, write) => write(`ERROR ${text.replace(/^error:\s*/i, "").trim()}\n`),
+      outputError: (text, write) =>
+        write(`${sanitizeForTerminal(`ERROR ${text.replace(/^error:\s*/i, "").trim()}`)}\n`),
     })
     .hook("preAction", (command) => {
       const flags = command.optsWithGlobals() as { debug?: boolean; quiet?: boolean };
@@ -67,13 +69,18 @@ function reportError(err: unknown, rt: CliRuntime): number {
     return ok ? 0 : err.exitCode || 1;
   }
   if (err instanceof SregistryError) {
-    rt.stderr.write(redact(`ERROR ${err.message}`) + "\n");
-    if (rt.flags.debug && err.cause) rt.stderr.write(redact(`DEBUG cause: ${describe(err.cause)}`) + "\n");
+    writeError(rt, `ERROR ${err.message}`);
+    if (rt.flags.debug && err.cause) writeError(rt, `DEBUG cause: ${describe(err.cause)}`);
     return err.exitCode;
   }
-  rt.stderr.write(redact(`ERROR ${describe(err).split("\n")[0]}`) + "\n");
-  if (rt.flags.debug && err instanceof Error && err.stack) rt.stderr.write(redact(err.stack) + "\n");
+  writeError(rt, `ERROR ${describe(err).split("\n")[0]}`);
+  if (rt.flags.debug && err instanceof Error && err.stack) writeError(rt, err.stack, true);
   return 1;
+}
+
+/** An error on stderr: secrets masked, control characters from the network escaped, one line. */
+function writeError(rt: CliRuntime, text: string, multiline = false): void {
+  rt.stderr.write(sanitizeForTerminal(redact(text), { multiline }) + "\n");
 }
 
 function describe(err: unknown): string {

@@ -6,6 +6,9 @@
  * - Logs (no terminal): one line per stage, no escape codes.
  * - Both end with a summary of the stage times. `--quiet` creates no renderer at all.
  *
+ * Names in these lines (the reference, the platform, digests) come from the registry: every line
+ * is made safe with `sanitizeForTerminal` before our own cursor and erase sequences are added.
+ *
  * Layers already in the cache count as done from the start (the rate only counts new bytes).
  * With many layers, finished ones are folded into one line so the block fits a terminal.
  *
@@ -18,6 +21,7 @@
 import type { LayerInfo, PullEvent } from "../pull/events.js";
 import type { Writer } from "../util/log.js";
 import { formatBytes } from "../util/disk.js";
+import { sanitizeForTerminal } from "../util/terminal.js";
 
 const BAR_WIDTH = 24;
 const REDRAW_MS = 100;
@@ -158,7 +162,7 @@ export class PullProgress {
 
   private line(text: string): void {
     this.endLine();
-    this.out.write(text + "\n");
+    this.out.write(sanitizeForTerminal(text) + "\n");
   }
 
   private endLine(): void {
@@ -180,7 +184,7 @@ export class PullProgress {
     const lines = this.layerLines();
     lines.push(this.overall(now));
     let text = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A` : "";
-    for (const line of lines) text += `\r\x1b[2K${line}\n`;
+    for (const line of lines) text += `\r\x1b[2K${sanitizeForTerminal(line)}\n`;
     this.out.write(text);
     this.drawnLines = lines.length;
   }

@@ -9,7 +9,8 @@
  * ```
  */
 import { Context } from "../api/context.js";
-import { Logger, LEVELS, parseMessageLevel, type Writer } from "../util/log.js";
+import { Logger, LEVELS, parseMessageLevel, type Message, type Writer } from "../util/log.js";
+import { jsonForTerminal, sanitizeForTerminal, TerminalText } from "../util/terminal.js";
 
 export interface CliStreams {
   env: NodeJS.ProcessEnv;
@@ -51,13 +52,24 @@ export class CliRuntime {
     return this.ctx;
   }
 
-  /** Plain stdout line (not through the logger, like the original's print()). */
-  print(text: string): void {
-    this.stdout.write(text + "\n");
+  /**
+   * Plain stdout text (not through the logger, like the original's print()). Control characters
+   * are escaped except `\n` and `\t`; a value that must stay on one line (a label, a path from the
+   * catalog) goes through `sanitizeForTerminal` first, or use `printValue`.
+   */
+  print(text: Message): void {
+    const shown = text instanceof TerminalText ? text.text : sanitizeForTerminal(text, { multiline: true });
+    this.stdout.write(shown + "\n");
   }
 
+  /** One line built from data (a path, a uri, a label): every control character escaped. */
+  printValue(text: string): void {
+    this.stdout.write(sanitizeForTerminal(text) + "\n");
+  }
+
+  /** JSON on stdout, with DEL, C1 and bidi controls escaped too (JSON.stringify leaves them raw). */
   printJson(value: unknown): void {
-    this.stdout.write(JSON.stringify(value, null, 2) + "\n");
+    this.stdout.write(jsonForTerminal(value) + "\n");
   }
 
   /** `[client|NAME] [database|URL]` on stdout, unless --quiet. */

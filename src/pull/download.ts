@@ -77,7 +77,11 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
   const worker = async (): Promise<void> => {
     for (let layer = queue.shift(); layer && !signal.aborted; layer = queue.shift()) {
       try {
-        await fetchLayer(input, layer, signal, foreignTransport);
+        // Each layer gets its own signal that follows the pull's: the listeners of one download
+        // (request, body copy, retry sleeps, lock waits) then sit on it, not on the one signal
+        // every worker shares (which warned MaxListenersExceeded past 10). AbortSignal.any adds
+        // no listener to its sources: https://nodejs.org/api/globals.html#abortsignalanysignals
+        await fetchLayer(input, layer, AbortSignal.any([signal]), foreignTransport);
       } catch (err) {
         firstError ??= err;
         cancel.abort(err);

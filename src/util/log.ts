@@ -5,7 +5,10 @@
  * QUIET 0, INFO 1, VERBOSE 2, VERBOSE2 3, VERBOSE3 4, DEBUG 5. A message prints when its level is
  * at or below the threshold, so QUIET hides INFO output but still shows errors and warnings.
  * ERROR, WARNING, VERBOSE and DEBUG go to stderr; INFO and LOG go to stdout. Every line passes
- * through `redact` so no secret is ever printed.
+ * through `redact` so no secret is ever printed, then `sanitizeForTerminal` so no control character
+ * from a registry or an image reaches the terminal: ERROR and WARNING lines stay one line (a newline
+ * in the message shows as `\n`); the other levels keep `\n` and `\t` for tables and lists. A
+ * `TerminalText` (already sanitised, possibly coloured) is only redacted.
  *
  * @example
  * ```ts
@@ -15,6 +18,7 @@
  * ```
  */
 import { redact } from "./redact.js";
+import { sanitizeForTerminal, TerminalText } from "./terminal.js";
 
 export const LEVELS = {
   ABORT: -5,
@@ -43,6 +47,9 @@ export function parseMessageLevel(value: string | undefined): number {
   return LEVELS.INFO;
 }
 
+/** A plain string (sanitised when printed) or text already made safe for the terminal. */
+export type Message = string | TerminalText;
+
 export interface Writer {
   write(text: string): unknown;
 }
@@ -68,29 +75,33 @@ export class Logger {
     return level <= this.level;
   }
 
-  private emit(level: number, stream: Writer, prefix: string, message: string): void {
+  private emit(level: number, stream: Writer, prefix: string, message: Message, multiline: boolean): void {
     if (!this.enabled(level)) return;
-    stream.write(redact(prefix + message) + "\n");
+    const text =
+      message instanceof TerminalText
+        ? redact(prefix + message.text)
+        : sanitizeForTerminal(redact(prefix + message), { multiline });
+    stream.write(text + "\n");
   }
 
-  error(message: string): void {
-    this.emit(LEVELS.ERROR, this.stderr, "ERROR ", message);
+  error(message: Message): void {
+    this.emit(LEVELS.ERROR, this.stderr, "ERROR ", message, false);
   }
-  warning(message: string): void {
-    this.emit(LEVELS.WARNING, this.stderr, "WARNING ", message);
+  warning(message: Message): void {
+    this.emit(LEVELS.WARNING, this.stderr, "WARNING ", message, false);
   }
   /** INFO: normal output on stdout (tables, `[container][new]`, `Success!`). */
-  info(message: string): void {
-    this.emit(LEVELS.INFO, this.stdout, "", message);
+  info(message: Message): void {
+    this.emit(LEVELS.INFO, this.stdout, "", message, true);
   }
-  log(message: string): void {
-    this.emit(LEVELS.LOG, this.stdout, "LOG ", message);
+  log(message: Message): void {
+    this.emit(LEVELS.LOG, this.stdout, "LOG ", message, true);
   }
-  verbose(message: string): void {
-    this.emit(LEVELS.VERBOSE, this.stderr, "VERBOSE ", message);
+  verbose(message: Message): void {
+    this.emit(LEVELS.VERBOSE, this.stderr, "VERBOSE ", message, true);
   }
-  debug(message: string): void {
-    this.emit(LEVELS.DEBUG, this.stderr, "DEBUG ", message);
+  debug(message: Message): void {
+    this.emit(LEVELS.DEBUG, this.stderr, "DEBUG ", message, true);
   }
 }
 

@@ -151,8 +151,10 @@ describe("record: platforms and errors", () => {
       nvidiaEnv({ SREGISTRY_DOCKER_ARCHITECTURE: "arm64" }),
     );
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { row: { metrics: string } };
-    const metrics = JSON.parse(out.row.metrics) as { platform: { architecture: string }; index?: unknown };
+    const out = JSON.parse(r.stdout) as {
+      row: { metrics: { platform: { architecture: string }; index?: unknown } };
+    };
+    const metrics = out.row.metrics;
     assert.equal(metrics.platform.architecture, "arm64");
     assert.ok(metrics.index, "the index is kept in metrics");
   });

@@ -1,6 +1,7 @@
 /** `sregistry add <image> --name <uri> [--copy]`: a local image file into storage and the catalog. */
 import type { Command } from "commander";
 import { add } from "../../api/add.js";
+import { rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerAdd(program: Command, rt: CliRuntime): void {
@@ -22,7 +23,7 @@ export function registerAdd(program: Command, rt: CliRuntime): void {
       });
       if (options.json) {
         const { created, uri, path, version, client, row } = result;
-        return rt.printJson({ created, uri, path, version, client, row });
+        return rt.printJson({ created, uri, path, version, client, row: rowForJson(row) });
       }
       rt.logger.info(`[container][${result.created ? "new" : "update"}] ${result.uri}`);
     });

@@ -104,7 +104,11 @@ function status(rt: CliRuntime, _args: string[], flags: BackendFlags): void {
   if (flags.json)
     return rt.printJson({ count: result.count, active: result.active ?? null, path: result.path });
   rt.print("[backend status]");
-  rt.print(`There are ${result.count} clients found in secrets.`);
+  rt.print(
+    result.count === 1
+      ? "There is 1 client found in secrets."
+      : `There are ${result.count} clients found in secrets.`,
+  );
   rt.print(result.active === undefined ? "There is no active client." : `active: ${result.active}`);
 }
 

@@ -10,6 +10,6 @@ export function registerGet(program: Command, rt: CliRuntime): void {
     .argument("<query>", "collection/name:tag[@version]")
     .addHelpText("after", "\nExample:\n  singularity run $(sregistry get nvidia/tensorflow:17.11)")
     .action((query: string) => {
-      rt.print(get(rt.context(), query));
+      rt.printValue(get(rt.context(), query));
     });
 }

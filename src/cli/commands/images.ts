@@ -1,7 +1,12 @@
-/** `sregistry images [query...]`: the catalog table, one listing per query word. */
+/**
+ * `sregistry images [query...]`: the catalog table, one listing per query word.
+ *
+ * No match prints nothing when stdout is not a terminal (as the original, so scripts see empty
+ * output) and one short line on a terminal; `--json` prints `[]`.
+ */
 import type { Command } from "commander";
 import { images } from "../../api/images.js";
-import { formatImagesTable } from "../../catalog/images-format.js";
+import { imagesTable, rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerImages(program: Command, rt: CliRuntime): void {
@@ -16,15 +21,21 @@ export function registerImages(program: Command, rt: CliRuntime): void {
       const words = query.length === 0 ? [undefined] : query;
       if (options.json) {
         const rows = words.flatMap((word) => images(ctx, word));
-        rt.printJson(rows);
+        rt.printJson(rows.map(rowForJson));
         return;
       }
+      let found = 0;
       for (const word of words) {
         const rows = images(ctx, word);
+        found += rows.length;
         if (rows.length === 0) continue;
         // Printed through the logger at INFO, as the original: MESSAGELEVEL=QUIET hides the table.
-        const table = formatImagesTable(rows, { color: rt.color });
-        ctx.logger.info(table.replace(/\n$/, ""));
+        ctx.logger.info(imagesTable(rows, { color: rt.color }));
+      }
+      if (found === 0 && rt.stdout.isTTY) {
+        ctx.logger.info(
+          query.length === 0 ? "No images in the catalog." : `No images match ${query.join(" ")}.`,
+        );
       }
     });
 }

@@ -13,7 +13,7 @@ export function registerInspect(program: Command, rt: CliRuntime): void {
     .addHelpText("after", "\nExample:\n  sregistry inspect nvidia/caffe2:17.10")
     .action((query: string, options: { json?: boolean }) => {
       const result = inspect(rt.context(), query);
-      if (!options.json && result.location) rt.print(result.location);
+      if (!options.json && result.location) rt.printValue(result.location);
       rt.print(formatInspectJson(result.record));
     });
 }

@@ -1,4 +1,8 @@
-/** `sregistry labels [--key K] [--value V]`: labels of the catalog's images. */
+/**
+ * `sregistry labels [--key K] [--value V]`: labels of the catalog's images. Label keys and values
+ * come from images, so each is printed on one line with control characters escaped. No match
+ * prints one short line on a terminal, nothing when piped, `[]` with `--json`.
+ */
 import type { Command } from "commander";
 import { labels } from "../../api/labels.js";
 import type { CliRuntime } from "../runtime.js";
@@ -25,8 +29,9 @@ export function registerLabels(program: Command, rt: CliRuntime): void {
         );
       }
       for (const image of found) {
-        rt.print(image.uri);
-        for (const label of image.labels) rt.print(`  ${label.key}:${label.value}`);
+        rt.printValue(image.uri);
+        for (const label of image.labels) rt.printValue(`  ${label.key}:${label.value}`);
       }
+      if (found.length === 0 && rt.stdout.isTTY) rt.print("No labels found.");
     });
 }

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import { mv } from "../../api/mv.js";
 import { resolveClientName } from "../../config/backend.js";
+import { rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerMv(program: Command, rt: CliRuntime): void {
@@ -17,7 +18,7 @@ export function registerMv(program: Command, rt: CliRuntime): void {
       const ctx = rt.context();
       if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
       const moved = await mv(ctx, image, path);
-      if (options.json) return rt.printJson(moved);
+      if (options.json) return rt.printJson({ ...moved, row: rowForJson(moved.row) });
       rt.logger.info(`[move] ${basename(moved.from)} => ${moved.to}`);
     });
 }

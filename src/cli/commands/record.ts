@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { resolveClientName } from "../../config/backend.js";
 import { record } from "../../api/record.js";
 import { LEVELS } from "../../util/log.js";
+import { rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerRecord(program: Command, rt: CliRuntime): void {
@@ -18,6 +19,7 @@ export function registerRecord(program: Command, rt: CliRuntime): void {
       if (options.json) rt.logger.level = Math.min(rt.logger.level, LEVELS.WARNING);
       else rt.announce(resolveClientName(image, ctx.settings).client);
       const result = await record(ctx, image);
-      if (options.json) rt.printJson({ created: result.created, uri: result.uri, row: result.row });
+      if (options.json)
+        rt.printJson({ created: result.created, uri: result.uri, row: rowForJson(result.row) });
     });
 }

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import { rename } from "../../api/rename.js";
 import { resolveClientName } from "../../config/backend.js";
+import { rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerRename(program: Command, rt: CliRuntime): void {
@@ -17,7 +18,7 @@ export function registerRename(program: Command, rt: CliRuntime): void {
       const ctx = rt.context();
       if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
       const renamed = await rename(ctx, image, newUri);
-      if (options.json) return rt.printJson(renamed);
+      if (options.json) return rt.printJson({ ...renamed, row: rowForJson(renamed.row) });
       // A remote record has no file: show the uris instead.
       const line =
         renamed.from === null

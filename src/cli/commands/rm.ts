@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { rm } from "../../api/rm.js";
 import { resolveClientName } from "../../config/backend.js";
+import { rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerRm(program: Command, rt: CliRuntime): void {
@@ -24,9 +25,9 @@ function define(program: Command, rt: CliRuntime, name: string, description: str
       const ctx = rt.context();
       if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
       const removed = rm(ctx, image);
-      if (options.json) return rt.printJson(removed);
+      if (options.json) return rt.printJson({ ...removed, row: rowForJson(removed.row) });
       // Like the original: the `get` line of what is removed, then notes.
-      if (removed.location !== null) rt.print(removed.location);
+      if (removed.location !== null) rt.printValue(removed.location);
       if (removed.fileMissing)
         rt.logger.warning(`image file ${removed.row.image} does not exist on the file system!`);
       if (removed.row.image === null) rt.logger.info(`[rm] ${removed.uri}`);

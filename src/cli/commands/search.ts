@@ -4,9 +4,10 @@
  */
 import type { Command } from "commander";
 import { search, type RemoteTags } from "../../api/search.js";
-import { formatImagesTable } from "../../catalog/images-format.js";
 import { resolveClientName } from "../../config/backend.js";
 import { SregistryError } from "../../util/errors.js";
+import { sanitizeForTerminal } from "../../util/terminal.js";
+import { imagesTable, rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
 interface SearchFlags {
@@ -44,10 +45,9 @@ export function registerSearch(program: Command, rt: CliRuntime): void {
       const ctx = rt.context();
       if (!flags.json) rt.announce(resolveClientName(query[0], ctx.settings).client);
       const found = await search(ctx, query, { local: Boolean(flags.local), remote: Boolean(flags.remote) });
-      if (flags.json) rt.printJson(found);
+      if (flags.json) rt.printJson({ ...found, local: found.local.map(rowForJson) });
       else {
-        const table = formatImagesTable(found.local, { color: rt.color });
-        if (table !== "") ctx.logger.info(table.replace(/\n$/, ""));
+        if (found.local.length > 0) ctx.logger.info(imagesTable(found.local, { color: rt.color }));
         for (const entry of found.remote) printTags(rt, entry);
       }
       reportFailures(rt, found.remote);
@@ -56,8 +56,11 @@ export function registerSearch(program: Command, rt: CliRuntime): void {
 
 function printTags(rt: CliRuntime, entry: RemoteTags): void {
   if (entry.error !== undefined) return;
-  const lines = [`Tags: ${entry.registry}/${entry.repository}`];
-  entry.uris.forEach((uri, index) => lines.push(`${String(index + 1).padEnd(2)} ${uri}`));
+  // Tag names come from the registry: one line each, whatever they contain.
+  const lines = [`Tags: ${sanitizeForTerminal(`${entry.registry}/${entry.repository}`)}`];
+  entry.uris.forEach((uri, index) =>
+    lines.push(`${String(index + 1).padEnd(2)} ${sanitizeForTerminal(uri)}`),
+  );
   if (entry.uris.length === 0) lines.push("(no tags)");
   rt.logger.info(lines.join("\n"));
 }
