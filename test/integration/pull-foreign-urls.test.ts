@@ -10,6 +10,7 @@
  * ```
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -19,7 +20,6 @@ import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
-import { readFile } from "node:fs/promises";
 
 const NONDISTRIBUTABLE = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 
@@ -36,6 +36,8 @@ describe("pull: foreign layer URLs", () => {
   let env: Record<string, string>;
   let urlServer: Server;
   let urlBase: string;
+  /** The same server by name: `localhost` is resolved by the system, then refused at connect. */
+  let urlByName: string;
   const urlRequests: string[] = [];
 
   before(async () => {
@@ -50,6 +52,7 @@ describe("pull: foreign layer URLs", () => {
     });
     await new Promise<void>((resolve) => urlServer.listen(0, "127.0.0.1", resolve));
     urlBase = `http://127.0.0.1:${(urlServer.address() as AddressInfo).port}`;
+    urlByName = urlBase.replace("127.0.0.1", "localhost");
   });
 
   after(async () => {
@@ -78,7 +81,7 @@ describe("pull: foreign layer URLs", () => {
   it("never contacts a layer URL on this machine; the registry serves the layer", async () => {
     await pushForeign("loopback-url", (layer) => {
       layer.mediaType = NONDISTRIBUTABLE;
-      layer.urls = [`${urlBase}/latest/meta-data`, "http://[::ffff:127.0.0.1]/x"];
+      layer.urls = [`${urlByName}/latest/meta-data`, `${urlBase}/x`, "http://[::ffff:127.0.0.1]/x"];
     });
     const base = join(tmp.path, "loopback-url");
     const result = await runCli(["pull", "--allow-foreign-layers", "docker://library/sample:loopback-url"], {
@@ -95,7 +98,7 @@ describe("pull: foreign layer URLs", () => {
     await pushForeign("nowhere", (layer) => {
       layer.mediaType = NONDISTRIBUTABLE;
       layer.digest = `sha256:${"ab".repeat(32)}`;
-      layer.urls = [`${urlBase}/layer.tar.gz?token=secret`];
+      layer.urls = [`${urlByName}/layer.tar.gz?token=secret`, `${urlBase}/layer.tar.gz`];
     });
     const result = await runCli(["pull", "--allow-foreign-layers", "docker://library/sample:nowhere"], {
       env,
@@ -107,7 +110,7 @@ describe("pull: foreign layer URLs", () => {
     assert.match(errors[0]!, /blob unknown: .*library\/sample@sha256:(ab){32}/);
     assert.match(
       errors[0]!,
-      /foreign URLs failed: .*127\.0\.0\.1:\d+\/layer\.tar\.gz: 127\.0\.0\.1 is not a global unicast address: loopback/,
+      /foreign URLs failed: http:\/\/localhost:\d+\/layer\.tar\.gz: localhost resolves to (127\.0\.0\.1|::1), not a global unicast address: loopback .*; http:\/\/127\.0\.0\.1:\d+\/layer\.tar\.gz: 127\.0\.0\.1 is not a global unicast address: loopback/,
     );
     assert.doesNotMatch(result.stderr, /secret/);
     assert.deepEqual(urlRequests, []);
