@@ -131,6 +131,17 @@ describe("openForeignBlob", () => {
     assert.equal(requests.length, before);
   });
 
+  it("refuses other spellings of a loopback address (the URL parser canonicalises them)", async () => {
+    const before = requests.length;
+    for (const host of ["0x7f.1", "2130706433", "0177.0.0.1", "[::ffff:7f00:1]", "[::127.0.0.1]"]) {
+      const err = await refusal(
+        openForeignBlob([`http://${host}:${port}/blob`], { offset: 0, insecure: true }),
+      );
+      assert.match(err.message, /not a global unicast address: (loopback|IPv4-mapped|IPv4-compatible)/);
+    }
+    assert.equal(requests.length, before);
+  });
+
   it("refuses, when the socket connects, a host name that resolves to loopback", async () => {
     // The production transport (createForeignTransport) with only DNS injected: a broken check
     // would reach the test server on 127.0.0.1, so nothing can leave the machine either way.
