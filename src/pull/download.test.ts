@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import type { Remote } from "../api/backend.js";
 import type { Digest } from "../reference/digest.js";
 import { BlobStore } from "../cache/blob-store.js";
+import { statusError } from "../registry/errors.js";
 import { MediaType, type Descriptor } from "../registry/types.js";
 import { SregistryError } from "../util/errors.js";
 import { LEVELS, Logger } from "../util/log.js";
@@ -18,13 +19,17 @@ import { downloadLayers } from "./download.js";
 const BLOB = Buffer.from("a foreign layer's bytes, pretending to be a tar.gz");
 const DIGEST = `sha256:${createHash("sha256").update(BLOB).digest("hex")}` as Digest;
 
-/** A Remote whose registry only serves `openBlob` from memory and counts the calls. */
-function fakeRemote(): { remote: Remote; registryCalls: number[] } {
+/**
+ * A Remote whose registry only serves `openBlob` from memory and counts the calls; with `fail`, it
+ * answers every call with that error instead (as the registry client does for a 404 or a reset).
+ */
+function fakeRemote(fail?: () => Error): { remote: Remote; registryCalls: number[] } {
   const registryCalls: number[] = [];
   const registry = {
     openBlob: (_repo: string, digest: string, options: { offset?: number } = {}) => {
       assert.equal(digest, DIGEST);
       registryCalls.push(options.offset ?? 0);
+      if (fail) return Promise.reject(fail());
       return Promise.resolve({ body: Readable.from([BLOB]), status: 200, url: "http://reg.example/blob" });
     },
   };
@@ -67,9 +72,13 @@ describe("downloadLayers with foreign layers", () => {
     await rm(tmp, { recursive: true, force: true });
   });
 
-  async function download(layer: Descriptor, extra: Partial<Parameters<typeof downloadLayers>[0]> = {}) {
+  async function download(
+    layer: Descriptor,
+    extra: Partial<Parameters<typeof downloadLayers>[0]> = {},
+    registryFailure?: () => Error,
+  ) {
     const store = new BlobStore(await mkdtemp(join(tmp, "store-")));
-    const { remote, registryCalls } = fakeRemote();
+    const { remote, registryCalls } = fakeRemote(registryFailure);
     const lines: string[] = [];
     const logger = new Logger({ level: LEVELS.DEBUG, stderr: { write: (t: string) => lines.push(t) } });
     await downloadLayers({
@@ -91,19 +100,41 @@ describe("downloadLayers with foreign layers", () => {
     assert.deepEqual(result.bytes, BLOB);
     assert.deepEqual(result.registryCalls, [0]);
     assert.equal(served, before, "the loopback URL must not be contacted");
-    assert.match(result.lines, /non-public address 127\.0\.0\.1/);
+    assert.match(result.lines, /127\.0\.0\.1 is not a global unicast address: loopback/);
     assert.match(result.lines, /served by the registry reg\.example\/library\/foreign/);
   });
 
   it("fetches from the layer's URL when it is usable, without asking the registry", async () => {
     const before = served;
     const result = await download(foreignLayer([`${base}/missing`, `${base}/layer.tar.gz`]), {
-      foreignUrls: { allowPrivate: true },
+      foreignUrls: { allowLoopbackForTests: true },
     });
     assert.deepEqual(result.bytes, BLOB);
     assert.deepEqual(result.registryCalls, []);
     assert.equal(served, before + 2);
     assert.match(result.lines, new RegExp(`served by ${base}/layer\\.tar\\.gz`));
+  });
+
+  it("says why both the layer's URLs and the registry failed", async () => {
+    const blobUnknown = () =>
+      statusError(404, ["BLOB_UNKNOWN"], {
+        registry: "reg.example",
+        repo: "library/foreign",
+        reference: DIGEST,
+        what: "blob",
+      });
+    const before = served;
+    const err = await download(
+      foreignLayer([`${base}/missing?sig=secret`]),
+      { foreignUrls: { allowLoopbackForTests: true } },
+      blobUnknown,
+    ).catch((e: unknown) => e);
+    assert.ok(err instanceof SregistryError, String(err));
+    assert.equal(err.code, "NOT_FOUND");
+    assert.match(err.message, /^blob unknown: reg\.example\/library\/foreign@sha256:[0-9a-f]{64} /);
+    assert.match(err.message, new RegExp(`foreign URLs failed: ${base}/missing: HTTP 404\\)$`));
+    assert.doesNotMatch(err.message, /secret/);
+    assert.equal(served, before + 1);
   });
 
   it("uses the registry for a foreign layer without URLs", async () => {
@@ -116,7 +147,7 @@ describe("downloadLayers with foreign layers", () => {
     const before = served;
     const err = await download(foreignLayer([`${base}/layer.tar.gz`]), {
       allowForeign: false,
-      foreignUrls: { allowPrivate: true },
+      foreignUrls: { allowLoopbackForTests: true },
     }).catch((e: unknown) => e);
     assert.ok(err instanceof SregistryError);
     assert.equal(err.code, "LAYER_FOREIGN");

@@ -9,7 +9,8 @@
  *
  * An allowed foreign (non-distributable) layer whose descriptor lists `urls` is fetched from those URLs
  * first, with foreign-urls.ts's SSRF checks, and from the registry when none of them serves it (as
- * go-containerregistry does); the cache verifies digest and size whichever source answered.
+ * go-containerregistry does); the cache verifies digest and size whichever source answered. When the
+ * registry fails too, its error also says why the URLs failed.
  *
  * @example
  * ```ts
@@ -18,11 +19,16 @@
  */
 import type { BlobOpener, BlobStore } from "../cache/blob-store.js";
 import type { Remote } from "../api/backend.js";
-import { createHttpTransport, type Transport } from "../registry/http.js";
+import type { Transport } from "../registry/http.js";
 import type { Descriptor } from "../registry/types.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
-import { openForeignBlob, type ForeignBlobOptions } from "./foreign-urls.js";
+import {
+  createForeignTransport,
+  openForeignBlob,
+  withUrlFailure,
+  type ForeignBlobOptions,
+} from "./foreign-urls.js";
 import { isForeignLayer } from "./media.js";
 import type { PullEventListener } from "./events.js";
 
@@ -38,8 +44,8 @@ export interface DownloadInput {
   logger?: Logger;
   /** Do not verify TLS certificates of foreign-layer URLs (SREGISTRY_HTTPS_NOVERIFY). */
   httpsNoVerify?: boolean;
-  /** Foreign-URL fetching knobs for tests (DNS, private addresses, transport). */
-  foreignUrls?: Pick<ForeignBlobOptions, "lookup" | "allowPrivate" | "transport">;
+  /** Foreign-URL fetching knobs for tests (DNS, loopback servers, transport). */
+  foreignUrls?: Pick<ForeignBlobOptions, "resolve" | "allowLoopbackForTests" | "transport">;
 }
 
 /** Unique layers by digest, in first-seen order (schema 1 repeats the empty layer). */
@@ -70,7 +76,7 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
   const needsUrls = queue.some((layer) => usesForeignUrls(input, layer));
   const owned =
     needsUrls && !input.foreignUrls?.transport
-      ? createHttpTransport({ httpsNoVerify: input.httpsNoVerify })
+      ? createForeignTransport({ httpsNoVerify: input.httpsNoVerify, ...input.foreignUrls })
       : undefined;
   const foreignTransport = needsUrls ? (input.foreignUrls?.transport ?? owned) : undefined;
   let firstError: unknown;
@@ -136,9 +142,9 @@ function foreignFirst(
 ): BlobOpener {
   const logger = input.logger ?? silentLogger;
   const registry = `${input.remote.reference.registry}/${input.remote.reference.repository}`;
-  let urlsFailed = false;
+  let urlFailure: SregistryError | undefined;
   return async (offset) => {
-    if (!urlsFailed) {
+    if (!urlFailure) {
       try {
         const opened = await openForeignBlob(layer.urls ?? [], {
           offset,
@@ -152,11 +158,13 @@ function foreignFirst(
       } catch (err) {
         signal.throwIfAborted();
         if (!(err instanceof SregistryError) || err.code !== "FOREIGN_URL") throw err;
-        urlsFailed = true;
+        urlFailure = err;
         logger.debug(`${err.message}; fetching foreign layer ${layer.digest} from ${registry}`);
       }
     }
-    const opened = await fromRegistry(offset);
+    const opened = await fromRegistry(offset).catch((err: unknown) => {
+      throw withUrlFailure(err, urlFailure!);
+    });
     logger.debug(`foreign layer ${layer.digest} served by the registry ${registry}`);
     return opened;
   };

@@ -1,14 +1,17 @@
 /**
  * Opens a non-distributable ("foreign") layer from the `urls` of its descriptor, tried in order, the way
- * go-containerregistry does, with its SSRF protections: those URLs come from the image author, not the
+ * go-containerregistry does, with SSRF protections: those URLs come from the image author, not the
  * registry, so a hostile manifest could point them at the cloud metadata service or an internal host.
  *
  * Rules: https only (http too when the registry itself is insecure); no credentials are ever sent (URLs
- * with user info are refused); the host is resolved first and refused if any address is loopback,
- * private, link-local, unspecified or an IPv4-mapped form of those; redirects are followed here, by
- * hand (at most 5), with the same checks on every hop and never from https down to http. After the
- * response arrives, the socket's peer address is checked once more (a DNS answer that changed between
- * our lookup and the connection) before any body byte is used. With an offset, `Range` is sent and the
+ * with user info are refused); only global unicast addresses are connected to (global-address.ts says
+ * which ranges are refused and why). The address check runs when the socket connects, in the `lookup`
+ * of the transport's sockets (`createForeignTransport`): the host is resolved, every address is
+ * classified, and the socket is given only addresses that passed, so no DNS answer can change between
+ * the check and the connection. A URL whose host is an IP literal is classified before the request
+ * (sockets do not look literals up). Redirects are followed here, by hand (at most 5), each hop
+ * connecting through the same check, never from https down to http. The peer address of the answering
+ * socket is checked once more before any body byte is used. With an offset, `Range` is sent and the
  * real starting offset returned (206 → offset, 200 → 0), as the registry opener does.
  *
  * Errors are one-line `SregistryError`s with code `FOREIGN_URL` naming the URL without its query string.
@@ -19,13 +22,29 @@
  * ```
  */
 import { promises as dns } from "node:dns";
-import { BlockList, isIP } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import type { Readable } from "node:stream";
 import { discardBody } from "../registry/body.js";
-import { createHttpTransport, header, type HttpResponse, type Transport } from "../registry/http.js";
+import {
+  createHttpTransport,
+  header,
+  type ClosableTransport,
+  type HttpResponse,
+  type Transport,
+} from "../registry/http.js";
 import { SregistryError } from "../util/errors.js";
+import { addressRefusal, type AddressPolicy } from "./global-address.js";
 
-export interface ForeignBlobOptions {
+/** Every address of a host name; the default is the system resolver (`dns.lookup`, all answers). */
+export type Resolver = (host: string) => Promise<string[]>;
+
+/** How foreign-URL sockets find and vet addresses; tests inject both fields, nothing else does. */
+export interface ForeignNetworkOptions extends AddressPolicy {
+  /** DNS resolver; default `dns.promises.lookup(host, { all: true })`. */
+  resolve?: Resolver;
+}
+
+export interface ForeignBlobOptions extends ForeignNetworkOptions {
   /** Blob offset to start at (resume); `Range: bytes=<offset>-` when > 0. */
   offset: number;
   /** The registry is plain http: foreign URLs may then be http too. */
@@ -33,11 +52,11 @@ export interface ForeignBlobOptions {
   /** Do not verify TLS certificates (SREGISTRY_HTTPS_NOVERIFY); used only without `transport`. */
   httpsNoVerify?: boolean;
   signal?: AbortSignal;
-  /** DNS resolver (tests); default `dns.promises.lookup(host, { all: true })`. */
-  lookup?: (host: string) => Promise<string[]>;
-  /** Skip the address checks (tests only: their servers listen on 127.0.0.1). */
-  allowPrivate?: boolean;
-  /** HTTP exchange; default a fresh `createHttpTransport`, closed when the body ends. */
+  /**
+   * HTTP exchange; default a fresh `createForeignTransport`, closed when the body ends. Host names are
+   * vetted by that transport's sockets: pass one made by `createForeignTransport` (tests may pass a
+   * fake one to exercise redirects and status handling without any socket).
+   */
   transport?: Transport;
 }
 
@@ -52,22 +71,64 @@ export interface ForeignBlob {
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-const BLOCKED_V4 = new BlockList();
-for (const [net, prefix] of [
-  ["0.0.0.0", 8], // unspecified / "this network"
-  ["127.0.0.0", 8], // loopback
-  ["10.0.0.0", 8],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16], // private
-  ["169.254.0.0", 16], // link-local (cloud metadata services)
-] as const) {
-  BLOCKED_V4.addSubnet(net, prefix, "ipv4");
+/**
+ * A transport whose sockets connect only to vetted addresses: their `lookup` resolves the host and
+ * fails the connection, before any packet is sent, when any answer is not global unicast.
+ *
+ * @example
+ * ```ts
+ * const transport = createForeignTransport({ httpsNoVerify: false });
+ * ```
+ */
+export function createForeignTransport(
+  options: ForeignNetworkOptions & { httpsNoVerify?: boolean } = {},
+): ClosableTransport {
+  return createHttpTransport({ httpsNoVerify: options.httpsNoVerify, lookup: guardedLookup(options) });
 }
-const BLOCKED_V6 = new BlockList();
-BLOCKED_V6.addAddress("::", "ipv6"); // unspecified
-BLOCKED_V6.addAddress("::1", "ipv6"); // loopback
-BLOCKED_V6.addSubnet("fc00::", 7, "ipv6"); // unique local (private)
-BLOCKED_V6.addSubnet("fe80::", 10, "ipv6"); // link-local
+
+/**
+ * A socket `lookup` (see `net.connect`) that hands the socket only addresses that passed
+ * `addressRefusal`, and fails with code `EADDRNOTGLOBAL` naming the first refused one otherwise.
+ *
+ * @example
+ * ```ts
+ * net.connect({ host: "cdn.example", port: 443, lookup: guardedLookup({}) });
+ * ```
+ */
+export function guardedLookup(options: ForeignNetworkOptions = {}): LookupFunction {
+  const resolve = options.resolve ?? defaultResolve;
+  return (host, lookupOptions, callback) => {
+    vetAddresses(host, resolve, options).then(
+      (addresses) => {
+        // A socket asks for one family, or for every address (`all`, for Happy Eyeballs).
+        const family = familyNumber(lookupOptions.family);
+        const usable = addresses.filter((address) => family === 0 || isIP(address) === family);
+        if (usable.length === 0) return callback(lookupError(`${host} has no IPv${family} address`), "");
+        if (lookupOptions.all)
+          return callback(
+            null,
+            usable.map((address) => ({ address, family: isIP(address) })),
+          );
+        callback(null, usable[0]!, isIP(usable[0]!));
+      },
+      (err: NodeJS.ErrnoException) => callback(err, ""),
+    );
+  };
+}
+
+/** Every address of `host`, once each has passed the policy; rejects naming the first that did not. */
+async function vetAddresses(host: string, resolve: Resolver, policy: AddressPolicy): Promise<string[]> {
+  const addresses = await resolve(host);
+  if (addresses.length === 0) throw lookupError(`${host} has no addresses`);
+  for (const address of addresses) {
+    const refusal = addressRefusal(address, policy);
+    if (refusal !== undefined) {
+      const message = `${host} resolves to ${address}, not a global unicast address: ${refusal}`;
+      throw Object.assign(new Error(message), { code: "EADDRNOTGLOBAL" });
+    }
+  }
+  return addresses;
+}
 
 /** Tries each URL in order; rejects with `FOREIGN_URL` listing why each one failed. */
 export async function openForeignBlob(urls: string[], options: ForeignBlobOptions): Promise<ForeignBlob> {
@@ -85,21 +146,33 @@ export async function openForeignBlob(urls: string[], options: ForeignBlobOption
   throw foreignError(failures.join("; "));
 }
 
-/** True for loopback, private, link-local and unspecified addresses, IPv4-mapped forms included. */
-export function isBlockedAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return BLOCKED_V4.check(address, "ipv4");
-  if (family !== 6) return true; // not an address at all: refuse rather than guess
-  const mapped = mappedIpv4(address);
-  if (mapped !== undefined) return BLOCKED_V4.check(mapped, "ipv4");
-  return BLOCKED_V6.check(address, "ipv6");
+/**
+ * The registry's error for a foreign layer whose URLs had failed, saying both: "blob unknown" alone
+ * would hide that the URLs were tried. Kept a plain `Error` when it was one, so the download still
+ * retries network errors; an abort is passed through untouched.
+ *
+ * @example
+ * ```ts
+ * await fromRegistry(offset).catch((err: unknown) => { throw withUrlFailure(err, urlFailure); });
+ * ```
+ */
+export function withUrlFailure(registryError: unknown, urlFailure: Error): unknown {
+  if (!(registryError instanceof Error) || registryError.name === "AbortError") return registryError;
+  const urls = urlFailure.message.replace(FOREIGN_PREFIX, "");
+  const message = `${registryError.message} (asked after the layer's foreign URLs failed: ${urls})`;
+  if (registryError instanceof SregistryError) {
+    const { code, exitCode } = registryError;
+    return new SregistryError(message, { code, exitCode, cause: registryError });
+  }
+  const { code } = registryError as NodeJS.ErrnoException;
+  return Object.assign(new Error(message, { cause: registryError }), code === undefined ? {} : { code });
 }
 
 async function openOne(
   url: string,
   options: ForeignBlobOptions,
 ): Promise<{ body: Readable; offset: number }> {
-  const owned = options.transport ? undefined : createHttpTransport({ httpsNoVerify: options.httpsNoVerify });
+  const owned = options.transport ? undefined : createForeignTransport(options);
   const transport = options.transport ?? owned!;
   try {
     const res = await follow(transport, url, options);
@@ -121,7 +194,7 @@ async function follow(
 ): Promise<HttpResponse> {
   let current = parseUrl(first);
   for (let hop = 0; ; hop++) {
-    await checkUrl(current, options);
+    checkUrl(current, options);
     const headers: Record<string, string> = {};
     if (options.offset > 0) headers.range = `bytes=${options.offset}-`;
     const res = await transport({ method: "GET", url: current, headers, signal: options.signal }).catch(
@@ -152,35 +225,29 @@ function parseUrl(text: string, base?: URL): URL {
   }
 }
 
-/** Scheme, credentials and every resolved address, before any connection is made. */
-async function checkUrl(url: URL, options: ForeignBlobOptions): Promise<void> {
+/** Scheme, credentials and, for an IP literal, the address: checked before the request. */
+function checkUrl(url: URL, options: ForeignBlobOptions): void {
   const allowed = options.insecure ? ["https:", "http:"] : ["https:"];
   if (!allowed.includes(url.protocol)) {
     const why = url.protocol === "http:" ? " (http only for an insecure registry)" : "";
     throw urlError(url, `scheme ${url.protocol} not allowed${why}`);
   }
   if (url.username !== "" || url.password !== "") throw urlError(url, "credentials in the URL");
-  if (options.allowPrivate) return;
+  // A socket never looks an IP literal up, so guardedLookup would not see it: classify it here.
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const lookup = options.lookup ?? defaultLookup;
-  let addresses: string[];
-  try {
-    addresses = await lookup(host);
-  } catch (err) {
-    throw urlError(url, `cannot resolve ${host}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (addresses.length === 0) throw urlError(url, `${host} has no addresses`);
-  const blocked = addresses.find(isBlockedAddress);
-  if (blocked !== undefined) throw urlError(url, `${host} resolves to a non-public address ${blocked}`);
+  if (isIP(host) === 0) return;
+  const refusal = addressRefusal(host, options);
+  if (refusal !== undefined) throw urlError(url, `${host} is not a global unicast address: ${refusal}`);
 }
 
 /** The address actually connected to, when the body is a socket-backed response. */
 function checkPeer(res: HttpResponse, url: URL, options: ForeignBlobOptions): void {
-  if (options.allowPrivate) return;
   const peer = (res.body as Readable & { socket?: { remoteAddress?: string } }).socket?.remoteAddress;
-  if (peer !== undefined && isBlockedAddress(peer)) {
+  if (peer === undefined) return;
+  const refusal = addressRefusal(peer, options);
+  if (refusal !== undefined) {
     discardBody(res.body);
-    throw urlError(url, `connected to a non-public address ${peer}`);
+    throw urlError(url, `connected to ${peer}, not a global unicast address: ${refusal}`);
   }
 }
 
@@ -196,35 +263,19 @@ function startOffset(res: HttpResponse, offset: number, url: string): number {
   throw urlError(parseUrl(url), `HTTP ${res.status}`);
 }
 
-async function defaultLookup(host: string): Promise<string[]> {
+async function defaultResolve(host: string): Promise<string[]> {
   const answers = await dns.lookup(host, { all: true });
   return answers.map((answer) => answer.address);
 }
 
-/** `a.b.c.d` for `::ffff:a.b.c.d` in any spelling (`::ffff:7f00:1`, `0:0:0:0:0:ffff:...`). */
-function mappedIpv4(address: string): string | undefined {
-  const hextets = expandIpv6(address.toLowerCase().split("%")[0] ?? "");
-  if (hextets === undefined) return undefined;
-  if (hextets.slice(0, 5).some((h) => h !== 0) || hextets[5] !== 0xffff) return undefined;
-  const [high = 0, low = 0] = hextets.slice(6);
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join(".");
+function familyNumber(family: number | string | undefined): number {
+  if (family === "IPv4") return 4;
+  if (family === "IPv6") return 6;
+  return typeof family === "number" ? family : 0;
 }
 
-/** Eight 16-bit groups, an embedded dotted IPv4 tail converted. */
-function expandIpv6(address: string): number[] | undefined {
-  let text = address;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const bytes = dotted[1]!.split(".").map(Number);
-    const tail = `${((bytes[0]! << 8) | bytes[1]!).toString(16)}:${((bytes[2]! << 8) | bytes[3]!).toString(16)}`;
-    text = text.slice(0, dotted.index) + tail;
-  }
-  const [head = "", rest] = text.split("::");
-  const left = head === "" ? [] : head.split(":");
-  const right = rest === undefined || rest === "" ? [] : rest.split(":");
-  const missing = 8 - left.length - right.length;
-  if (rest === undefined ? missing !== 0 : missing < 0) return undefined;
-  return [...left, ...Array<string>(missing).fill("0"), ...right].map((h) => parseInt(h, 16));
+function lookupError(message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code: "ENOTFOUND" });
 }
 
 /** The URL as shown in messages: no user info, no query string, no fragment. */
@@ -236,6 +287,8 @@ function urlError(url: URL, reason: string): SregistryError {
   return new SregistryError(`${printable(url)}: ${reason}`, { code: "FOREIGN_URL" });
 }
 
+const FOREIGN_PREFIX = "foreign layer URL refused or failed: ";
+
 function foreignError(reason: string): SregistryError {
-  return new SregistryError(`foreign layer URL refused or failed: ${reason}`, { code: "FOREIGN_URL" });
+  return new SregistryError(`${FOREIGN_PREFIX}${reason}`, { code: "FOREIGN_URL" });
 }

@@ -20,6 +20,7 @@
 import http from "node:http";
 import https from "node:https";
 import { readFileSync } from "node:fs";
+import type { LookupFunction } from "node:net";
 import type { Readable } from "node:stream";
 
 export interface HttpRequest {
@@ -52,6 +53,8 @@ export interface HttpTransportOptions {
   idleTimeoutMs?: number;
   /** Parallel sockets per host; default 16. */
   maxSockets?: number;
+  /** Name resolution for every socket (default the system's); foreign-urls.ts vets addresses here. */
+  lookup?: LookupFunction;
 }
 
 /** A transport plus `close()`, which drops the pooled keep-alive sockets. */
@@ -59,7 +62,11 @@ export type ClosableTransport = Transport & { close(): void };
 
 /** Builds the base transport with keep-alive agents for http and https. */
 export function createHttpTransport(options: HttpTransportOptions = {}): ClosableTransport {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: options.maxSockets ?? 16,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent({ ...agentOptions, rejectUnauthorized: !options.httpsNoVerify });
   const userAgent = options.userAgent ?? defaultUserAgent();

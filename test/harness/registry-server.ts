@@ -31,6 +31,8 @@ export interface RegistryOptions {
   anonymousPull?: boolean;
   /** Accept Docker schema 1 manifests (`compatibility.schema1.enabled`). */
   schema1?: boolean;
+  /** Accept manifests whose non-distributable layers list `urls` (refused by default). */
+  layerUrls?: boolean;
 }
 
 export interface RegistryServer {
@@ -186,6 +188,9 @@ function registryConfig(
     );
   }
   if (options.schema1) lines.push("compatibility:", "  schema1:", "    enabled: true");
+  if (options.layerUrls) {
+    lines.push("validation:", "  manifests:", "    urls:", "      allow:", "        - ^https?://");
+  }
   return lines.join("\n") + "\n";
 }
 
