@@ -25,7 +25,7 @@ describe("flattenInto", () => {
     await writeFile(blob, await tarLayer([{ name: "f", body: "x".repeat(1000) }]));
     const layers = [{ digest: "sha256:" + "a".repeat(64), mediaType: TAR, path: blob }];
     const run = flattenInto(
-      { layers, overlay: [], allowForeign: false, logger: silentLogger },
+      { layers, overlay: [], diffIds: undefined, allowForeign: false, logger: silentLogger },
       async (tar, root, stop) => {
         // The blob changes between the two passes, and the tool starts only after that.
         await writeFile(blob, await tarLayer([{ name: "f", body: "y".repeat(999) }]));
@@ -64,7 +64,14 @@ describe("flattenInto", () => {
     const layers = [{ digest: "sha256:" + "b".repeat(64), mediaType: TAR, path: blob }];
     let bytes = 0;
     const result = await flattenInto(
-      { layers, overlay: [], allowForeign: false, logger: silentLogger, onBytes: (n) => (bytes += n) },
+      {
+        layers,
+        overlay: [],
+        diffIds: undefined,
+        allowForeign: false,
+        logger: silentLogger,
+        onBytes: (n) => (bytes += n),
+      },
       async (tar, root) => {
         let read = 0;
         for await (const chunk of tar) read += (chunk as Buffer).length;
