@@ -17,7 +17,13 @@
  */
 import type { Readable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
-import { DEFAULT_INFLATE_LIMIT, describeLayer, LayerCheck, type InflateLimit, type LayerPosition } from "./layer-check.js";
+import {
+  DEFAULT_INFLATE_LIMIT,
+  describeLayer,
+  LayerCheck,
+  type InflateLimit,
+  type LayerPosition,
+} from "./layer-check.js";
 import { displayName, type TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { TreeError } from "./tree.js";
