@@ -414,4 +414,21 @@ describe("flattenLayers: diff_ids and inflation bounds", () => {
       /^layer 1 of 2 .*decompression bomb/,
     );
   });
+
+  it("reports a later layer failing while an earlier one is still being read, without crashing", async () => {
+    const slowTar = await tarLayer([{ name: "a", body: "1" }]);
+    const slow: LayerSource = {
+      ...memoryLayer(slowTar),
+      open: () =>
+        Readable.from(
+          (async function* () {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            yield slowTar;
+          })(),
+        ),
+    };
+    const bad = await tarLayer([{ name: "b", body: "2" }]);
+    const layers = [slow, { ...memoryLayer(bad), diffId: "sha256:" + "0".repeat(64) }];
+    await rejectsWith(flattenToList(layers), "DIGEST_MISMATCH", /^layer 2 of 2/);
+  });
 });

@@ -108,21 +108,19 @@ async function buildTree(
 ): Promise<void> {
   const scans: Promise<TarEntry[]>[] = [];
   const startScan = (i: number): void => {
-    if (i < layers.length) scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length });
+    if (i >= layers.length) return;
+    scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length });
+    // A later layer may fail while an earlier one is still awaited: that rejection must not be
+    // "unhandled" (Node would end the process); it is rethrown when its turn comes, if it does.
+    scans[i]!.catch(() => {});
   };
   for (let i = 0; i < Math.max(1, concurrency); i++) startScan(i);
-  // Keep rejections of scans not awaited yet from becoming unhandled.
-  const settle = (): void => void scans.forEach((scan) => scan.catch(() => {}));
-  try {
-    for (let i = 0; i < layers.length; i++) {
-      const entries = await scans[i]!;
-      startScan(i + Math.max(1, concurrency));
-      const name = describeLayer(layers[i]!, { index: i, count: layers.length });
-      tree.onWarning = (message) => warn(`${name}: ${message}`);
-      applyLayer(tree, i, entries, name);
-    }
-  } finally {
-    settle();
+  for (let i = 0; i < layers.length; i++) {
+    const entries = await scans[i]!;
+    startScan(i + Math.max(1, concurrency));
+    const name = describeLayer(layers[i]!, { index: i, count: layers.length });
+    tree.onWarning = (message) => warn(`${name}: ${message}`);
+    applyLayer(tree, i, entries, name);
   }
 }
 
