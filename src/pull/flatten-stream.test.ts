@@ -131,6 +131,18 @@ describe("flattenInto", () => {
       assert.equal(mismatched.started(), false);
     });
 
+    it("names the layer when its blob is missing from the cache", async () => {
+      const missing = [...layers, { ...layers[0]!, path: join(dir, "gone.tar.gz") }];
+      const result = flattenInto(
+        { layers: missing, overlay: [], diffIds: undefined, allowForeign: false, logger: silentLogger },
+        async () => "built",
+      );
+      await assert.rejects(result, {
+        code: "LAYER_INVALID",
+        message: /^layer 2 of 2 \(sha256:.*cannot be read from the cache/,
+      });
+    });
+
     it("bounds inflation by the cached blob's size", async () => {
       const ratio = Math.floor(tar.length / (await readFile(layers[0]!.path)).length) - 1;
       const bomb = run({ diffIds: [sha(tar)], inflateLimit: { ratio, floorBytes: 4096 } });

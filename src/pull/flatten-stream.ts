@@ -28,7 +28,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { openLayerStream } from "../build/flatten/decompress.js";
 import { flattenLayers } from "../build/flatten/flatten.js";
 import { OutputError } from "../build/flatten/sink.js";
-import type { InflateLimit } from "../build/flatten/layer-check.js";
+import { describeLayer, type InflateLimit, type LayerPosition } from "../build/flatten/layer-check.js";
 import type { LayerSource, OverlayEntry, RootAttributes } from "../build/flatten/types.js";
 import { SregistryError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -130,7 +130,9 @@ async function layerSources(input: FlattenIntoInput, open: Set<Readable>): Promi
   if (diffIds === undefined) {
     input.logger.debug("the image config has no rootfs.diff_ids: layers are checked by blob digest only");
   }
-  const sizes = await Promise.all(layers.map(async (layer) => (await stat(layer.path)).size));
+  const sizes = await Promise.all(
+    layers.map((layer, index) => blobSize(layer, { index, count: layers.length })),
+  );
   return layers.map((layer, i) => ({
     digest: layer.digest,
     mediaType: layer.mediaType,
@@ -144,4 +146,17 @@ async function layerSources(input: FlattenIntoInput, open: Set<Readable>): Promi
       return stream;
     },
   }));
+}
+
+/** The cached blob's size (what the inflation bound is relative to). */
+async function blobSize(layer: StoredLayer, position: LayerPosition): Promise<number> {
+  try {
+    return (await stat(layer.path)).size;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new SregistryError(`${describeLayer(layer, position)} cannot be read from the cache: ${why}`, {
+      code: "LAYER_INVALID",
+      cause: err,
+    });
+  }
 }
