@@ -209,6 +209,7 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
       logger: job.ctx.logger,
       buildKey: job.key,
       allowForeign: options.allowForeignLayers ?? false,
+      inflateLimit: job.ctx.settings.inflateLimit,
       onBytes: (bytes) => emit({ type: "build-progress", bytes }),
       ...(signal ? { signal } : {}),
     });
@@ -246,6 +247,8 @@ async function buildSandbox(
     const input = {
       layers,
       overlay,
+      diffIds: resolved.config.rootfs?.diff_ids,
+      inflateLimit: job.ctx.settings.inflateLimit,
       allowForeign: job.options.allowForeignLayers ?? false,
       logger: job.ctx.logger,
       onBytes: (bytes: number) => job.emit({ type: "build-progress", bytes }),

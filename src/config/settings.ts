@@ -32,6 +32,7 @@ import { parseMessageLevel } from "../util/log.js";
 import type { Platform } from "../registry/types.js";
 import { parseBoolean, parsePresenceFlag } from "./booleans.js";
 import { normaliseClientName } from "./clients.js";
+import { inflateLimitSetting } from "./inflate.js";
 import { backendSection, readSecrets, type SecretsFile } from "./secrets.js";
 import type { Settings } from "./types.js";
 
@@ -83,6 +84,7 @@ export function loadSettings(
     httpsNoVerify: parseBoolean(env.SREGISTRY_HTTPS_NOVERIFY) ?? false,
     platform: resolvePlatform(source),
     dockerCmd: parsePresenceFlag(lookupSetting("SREGISTRY_DOCKER_CMD", source)) ?? false,
+    inflateLimit: inflateLimitSetting(env),
     ...(shell === undefined ? {} : { shell }),
   };
 }

@@ -37,6 +37,14 @@ export interface Settings {
   dockerCmd: boolean;
   /** SREGISTRY_SHELL, if set. */
   shell?: string;
+  /** SREGISTRY_INFLATE_RATIO / SREGISTRY_INFLATE_FLOOR: how far one layer may inflate. */
+  inflateLimit: InflateLimitSetting;
+}
+
+/** A layer may inflate to `max(floorBytes, ratio × its compressed size)` (config/inflate.ts). */
+export interface InflateLimitSetting {
+  ratio: number;
+  floorBytes: number;
 }
 
 /** A registry backend ("client" in the original): configuration over the one registry client. */

@@ -14,6 +14,7 @@ import type { Compression } from "../build/squashfs/args.js";
 import { createSif, sifPartitionOffset } from "../build/sif/writer.js";
 import { singularityMetadata } from "../build/singularity/metadata.js";
 import { singularityOverlay } from "../build/singularity/overlay.js";
+import type { InflateLimit } from "../build/flatten/layer-check.js";
 import type { ImageConfig, Platform } from "../registry/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
@@ -34,6 +35,8 @@ export interface AssembleInput {
   /** Identity of this build (see `buildKey`): the SIF's ID is derived from it. */
   buildKey: string;
   allowForeign?: boolean;
+  /** How far a layer may inflate (SREGISTRY_INFLATE_RATIO / _FLOOR; default in layer-check.ts). */
+  inflateLimit?: InflateLimit;
   onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
 }
@@ -73,7 +76,10 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
   const flatten = {
     layers: input.layers,
     overlay: singularityOverlay(singularity),
+    // Each layer's uncompressed tar is checked against the config (none for schema 1 images).
+    diffIds: input.config.rootfs?.diff_ids,
     allowForeign: input.allowForeign ?? false,
+    ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}),
     logger: input.logger,
     ...(input.signal ? { signal: input.signal } : {}),
     ...(input.onBytes ? { onBytes: input.onBytes } : {}),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -42,16 +42,13 @@ describe("openLayerStream", () => {
       await readAll(openLayerStream(join(dir, "gz"), "application/vnd.oci.image.layer.v1.tar")),
       tar,
     );
-    assert.deepEqual(await readAll(openLayerStream(join(dir, "gz"), DOCKER_GZIP, { gzip: "unpigz" })), tar);
     assert.deepEqual(await readAll(openLayerStream(join(dir, "zst"), DOCKER_GZIP)), tar);
   });
 
   it("fails on a truncated compressed blob", async () => {
     await assert.rejects(readAll(openLayerStream(join(dir, "broken.gz"), DOCKER_GZIP)));
-    await assert.rejects(
-      readAll(openLayerStream(join(dir, "broken.gz"), DOCKER_GZIP, { gzip: "unpigz" })),
-      /unpigz failed/,
-    );
+    await writeFile(join(dir, "broken.zst"), (await readFile(join(dir, "zst"))).subarray(0, 20));
+    await assert.rejects(readAll(openLayerStream(join(dir, "broken.zst"), DOCKER_GZIP)), /zstd failed/);
   });
 
   it("refuses foreign layers unless allowed, and unknown media types", () => {

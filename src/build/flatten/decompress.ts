@@ -8,7 +8,7 @@
  *
  * gzip goes through Node's zlib with 256 KiB chunks: measured on a 365 MB gzip (916 MB tar),
  * zlib gave 209–296 MB/s, `unpigz -dc` piped into Node 124–178 MB/s (226 MB/s to /dev/null; the
- * pipe hop costs more than pigz's helper threads gain), so `unpigz` is opt-in (`gzip: "unpigz"`).
+ * pipe hop costs more than pigz's helper threads gain), so gzip never leaves the process.
  * zstd needs the `zstd` command (Node 20 has no zstd).
  *
  * @example
@@ -17,7 +17,7 @@
  * tar.pipe(extractor);
  * ```
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
@@ -26,8 +26,6 @@ import { SregistryError } from "../../util/errors.js";
 export interface OpenLayerOptions {
   /** Accept non-distributable ("foreign") layers; they are refused by default. */
   allowForeign?: boolean;
-  /** "zlib" (default) or "unpigz"; "auto" uses unpigz when installed. */
-  gzip?: "auto" | "zlib" | "unpigz";
 }
 
 export type Compression = "gzip" | "zstd" | "none";
@@ -97,26 +95,10 @@ export function openLayerStream(path: string, mediaType: string, options: OpenLa
   const compression = sniffCompression(readHead(path));
   if (compression === "none") return createReadStream(path, { highWaterMark: CHUNK });
   if (compression === "zstd") return spawnDecompressor("zstd", ["-dc", "--no-progress", "--", path]);
-  const mode = options.gzip ?? "zlib";
-  if (mode === "unpigz" || (mode === "auto" && hasCommand("unpigz"))) {
-    return spawnDecompressor("unpigz", ["-dc", "--", path]);
-  }
   const gunzip = createGunzip({ chunkSize: CHUNK });
   const file = createReadStream(path, { highWaterMark: CHUNK });
   file.on("error", (err) => gunzip.destroy(err));
   return file.pipe(gunzip);
-}
-
-const commandCache = new Map<string, boolean>();
-
-/** True when `name` runs (cached per process). */
-export function hasCommand(name: string): boolean {
-  let known = commandCache.get(name);
-  if (known === undefined) {
-    known = spawnSync(name, ["--version"], { stdio: "ignore" }).error === undefined;
-    commandCache.set(name, known);
-  }
-  return known;
 }
 
 /** Runs a decompressor and exposes its stdout; a failure becomes an error on the stream. */
@@ -132,12 +114,9 @@ function spawnDecompressor(command: string, args: string[]): Readable {
     const missing = err.code === "ENOENT";
     out.destroy(
       missing
-        ? new SregistryError(
-            `${command} not found: install it to read ${command === "zstd" ? "zstd" : "gzip"}-compressed layers`,
-            {
-              code: "TOOL_MISSING",
-            },
-          )
+        ? new SregistryError(`${command} not found: install it to read ${command}-compressed layers`, {
+            code: "TOOL_MISSING",
+          })
         : err,
     );
   });

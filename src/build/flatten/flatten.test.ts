@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Readable, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { SregistryError } from "../../util/errors.js";
+import { flattenLayers } from "./flatten.js";
 import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "./testing.js";
-import type { FlattenOptions, OverlayEntry } from "./types.js";
+import type { FlattenOptions, LayerSource, OverlayEntry } from "./types.js";
 
 async function flat(layers: LayerItem[][], overlay: OverlayEntry[] = [], options: FlattenOptions = {}) {
   const sources = await Promise.all(layers.map(async (items) => memoryLayer(await tarLayer(items))));
@@ -304,5 +307,128 @@ describe("flattenLayers: overlay, limits, errors", () => {
     );
     assert.ok(position("z") < position("z/y"));
     assert.equal(r.entries.get("a")!.header.mode, 0o700);
+  });
+});
+
+describe("flattenLayers: diff_ids and inflation bounds", () => {
+  const sha = (data: Buffer): string => "sha256:" + createHash("sha256").update(data).digest("hex");
+
+  /** Flattens into a sink that records whether anything at all was written or the consumer started. */
+  async function flattenCounting(layers: LayerSource[], options: FlattenOptions = {}) {
+    let written = 0;
+    let scanned = false;
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written += chunk.length;
+        callback();
+      },
+    });
+    const run = flattenLayers(layers, [], out, { ...options, onScanned: () => (scanned = true) });
+    return { run, output: () => ({ written, scanned }) };
+  }
+
+  it("accepts layers whose whole decompressed stream, padding included, hashes to the diff_id", async () => {
+    const tar = await tarLayer([{ name: "a", body: "x" }]);
+    const blocked = Buffer.concat([tar, Buffer.alloc(8192)]); // tar's 10 KiB records
+    const layer = { ...memoryLayer(blocked), diffId: sha(blocked) };
+    const r = await flattenToList([layer]);
+    assert.equal(body(r, "a"), "x");
+    assert.equal(r.stats.bytesRead >= blocked.length, true);
+    // A digest of the archive up to its end marker only is not the layer's diff_id.
+    await rejectsWith(flattenToList([{ ...layer, diffId: sha(tar) }]), "DIGEST_MISMATCH", /diff_ids\[0\]/);
+  });
+
+  it("refuses a layer that does not hash to its diff_id before writing anything", async () => {
+    const first = await tarLayer([{ name: "a", body: "1" }]);
+    const second = await tarLayer([{ name: "b", body: "2" }]);
+    const other = await tarLayer([{ name: "b", body: "3" }]);
+    const layers = [
+      { ...memoryLayer(first), diffId: sha(first) },
+      { ...memoryLayer(second), diffId: sha(other) },
+    ];
+    const { run, output } = await flattenCounting(layers);
+    await rejectsWith(
+      run,
+      "DIGEST_MISMATCH",
+      new RegExp(
+        `^layer 2 of 2 \\(${layers[1]!.digest}\\) does not match the image config: its uncompressed tar is ` +
+          `${sha(second)} but rootfs\\.diff_ids\\[1\\] is ${sha(other)}`,
+      ),
+    );
+    assert.deepEqual(output(), { written: 0, scanned: false });
+  });
+
+  it("stops a layer inflating past max(floor, ratio × its compressed size), naming it", async () => {
+    const big = await tarLayer([{ name: "zeros", body: Buffer.alloc(50_000) }]);
+    const layer = { ...memoryLayer(big), compressedBytes: 1000 };
+    const limit = { ratio: 20, floorBytes: 4096 };
+    const { run, output } = await flattenCounting([layer], { inflateLimit: limit });
+    await rejectsWith(
+      run,
+      "LIMIT",
+      /^layer 1 of 1 \(sha256:[0-9a-f]{64}\) inflates to more than 20 kB, 20 ×/,
+    );
+    assert.deepEqual(output(), { written: 0, scanned: false });
+    // The same layer within a bound that is large enough.
+    await flattenToList([layer], [], { inflateLimit: { ratio: 100, floorBytes: 4096 } });
+    await flattenToList([layer], [], { inflateLimit: { ratio: 1, floorBytes: 60_000 } });
+  });
+
+  it("refuses a header announcing more than the bound without inflating the body", async () => {
+    const tar = await tarLayer([{ name: "zeros", body: Buffer.alloc(100_000) }]);
+    // The stream gives the header and then nothing: only the announced size can stop it.
+    const layer: LayerSource = {
+      digest: "sha256:" + "e".repeat(64),
+      mediaType: "application/vnd.oci.image.layer.v1.tar",
+      open: () => {
+        const stream = new Readable({ read() {} });
+        stream.push(tar.subarray(0, 1024));
+        return stream;
+      },
+    };
+    await rejectsWith(
+      flattenToList([layer], [], { inflateLimit: { ratio: 1, floorBytes: 10_000 } }),
+      "LIMIT",
+      /decompression bomb/,
+    );
+  });
+
+  it("bounds the second read too, which a blob changed between reads could inflate", async () => {
+    const first = await tarLayer([
+      { name: "a", body: "small" },
+      { name: "b", body: "keep" },
+    ]);
+    const changed = await tarLayer([
+      { name: "a", body: Buffer.alloc(50_000) },
+      { name: "b", body: "keep" },
+    ]);
+    let opened = 0;
+    const lower: LayerSource = {
+      ...memoryLayer(first),
+      open: () => memoryLayer(opened++ === 0 ? first : changed).open(),
+    };
+    const upper = memoryLayer(await tarLayer([{ name: "a", body: "new" }]));
+    await rejectsWith(
+      flattenToList([lower, upper], [], { inflateLimit: { ratio: 1, floorBytes: 20_000 } }),
+      "LIMIT",
+      /^layer 1 of 2 .*decompression bomb/,
+    );
+  });
+
+  it("reports a later layer failing while an earlier one is still being read, without crashing", async () => {
+    const slowTar = await tarLayer([{ name: "a", body: "1" }]);
+    const slow: LayerSource = {
+      ...memoryLayer(slowTar),
+      open: () =>
+        Readable.from(
+          (async function* () {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            yield slowTar;
+          })(),
+        ),
+    };
+    const bad = await tarLayer([{ name: "b", body: "2" }]);
+    const layers = [slow, { ...memoryLayer(bad), diffId: "sha256:" + "0".repeat(64) }];
+    await rejectsWith(flattenToList(layers), "DIGEST_MISMATCH", /^layer 2 of 2/);
   });
 });

@@ -3,13 +3,18 @@
  *
  * Algorithm: two passes, bottom-up.
  * 1. Scan: every layer's headers are read (bodies skipped; layers are scanned `scanConcurrency` at
- *    a time since inflating is the cost) and applied in order to an in-memory tree (tree.ts):
+ *    a time since inflating is the cost), its decompressed bytes are hashed against its diff_id and
+ *    bounded against decompression bombs (layer-check.ts), and it is applied in order to an
+ *    in-memory tree (tree.ts):
  *    whiteouts, opaque directories, replacements, hardlinks (also across layers) and SecureJoin-style
  *    confinement of parents through symlinks. Overlay entries are applied last.
  * 2. Emit: directories, symlinks, devices, FIFOs, empty and in-memory files are written first;
  *    then each layer that still owns a surviving file body is read again and those bodies are
  *    streamed straight from the decompressor to the output (other layers are not re-read; a layer
  *    is abandoned as soon as its last needed body is written). Hardlinks follow their target.
+ *    This pass is bounded again (the blob could change between reads) but not hashed: it stops
+ *    early, and an entry that differs from the first pass's is refused.
+ * Nothing is written to `out` before every layer passed its first-pass checks.
  *
  * Why not oci-tools' single top-down pass: reading upper layers first cannot know that a path's
  * parent is a symlink planted by a *lower* layer (`x → /etc` in layer 1, `x/passwd` in layer 2),
@@ -35,6 +40,7 @@ import { SregistryError } from "../../util/errors.js";
 import { silentLogger } from "../../util/log.js";
 import { applyOverlay } from "./overlay.js";
 import { makePlan, type EmitPlan, type PlannedInode } from "./plan.js";
+import { describeLayer, LayerCheck, type LayerPosition } from "./layer-check.js";
 import { Budget, layerError, readLayer, scanLayer } from "./scan.js";
 import { TarSink } from "./sink.js";
 import { displayName, type TarEntry } from "./tar-header.js";
@@ -71,7 +77,7 @@ export async function flattenLayers(
   for (let i = 0; i < layers.length; i++) {
     const bodies = plan.bodies.get(i);
     if (bodies === undefined) skipped++;
-    else await emitLayerBodies(layers[i]!, bodies, sink, budget);
+    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, bodies, sink, budget);
   }
   await sink.finish(options.end ?? true);
   return {
@@ -102,31 +108,29 @@ async function buildTree(
 ): Promise<void> {
   const scans: Promise<TarEntry[]>[] = [];
   const startScan = (i: number): void => {
-    if (i < layers.length) scans[i] = scanLayer(layers[i]!, budget);
+    if (i >= layers.length) return;
+    scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length });
+    // A later layer may fail while an earlier one is still awaited: that rejection must not be
+    // "unhandled" (Node would end the process); it is rethrown when its turn comes, if it does.
+    scans[i]!.catch(() => {});
   };
   for (let i = 0; i < Math.max(1, concurrency); i++) startScan(i);
-  // Keep rejections of scans not awaited yet from becoming unhandled.
-  const settle = (): void => void scans.forEach((scan) => scan.catch(() => {}));
-  try {
-    for (let i = 0; i < layers.length; i++) {
-      const entries = await scans[i]!;
-      startScan(i + Math.max(1, concurrency));
-      const layer = layers[i]!;
-      tree.onWarning = (message) => warn(`layer ${layer.digest}: ${message}`);
-      applyLayer(tree, i, entries, layer.digest);
-    }
-  } finally {
-    settle();
+  for (let i = 0; i < layers.length; i++) {
+    const entries = await scans[i]!;
+    startScan(i + Math.max(1, concurrency));
+    const name = describeLayer(layers[i]!, { index: i, count: layers.length });
+    tree.onWarning = (message) => warn(`${name}: ${message}`);
+    applyLayer(tree, i, entries, name);
   }
 }
 
-function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], digest: string): void {
+function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: string): void {
   tree.startLayer(layer);
   for (let index = 0; index < entries.length; index++) {
     try {
       tree.apply(entries[index]!, { layer, index });
     } catch (err) {
-      throw layerError(digest, err);
+      throw layerError(name, err);
     }
   }
 }
@@ -152,6 +156,7 @@ async function emitEager(plan: EmitPlan, sink: TarSink): Promise<void> {
 /** Pass 2 for one layer: streams the surviving bodies it owns, then stops reading. */
 async function emitLayerBodies(
   layer: LayerSource,
+  position: LayerPosition,
   bodies: Map<number, PlannedInode>,
   sink: TarSink,
   budget: Budget,
@@ -181,8 +186,10 @@ async function emitLayerBodies(
     },
     { maxPaxHeaderBytes: budget.maxPaxHeaderBytes },
   );
-  await readLayer(layer, async (stream) => {
+  const check = new LayerCheck(layer, position, budget.inflateLimit, false);
+  await readLayer(layer, position, async (stream) => {
     for await (const chunk of stream) {
+      check.update(chunk as Buffer);
       budget.bytesRead += (chunk as Buffer).length;
       reader.push(chunk as Buffer);
       await sink.drain();

@@ -2,18 +2,28 @@
  * First pass: reads one layer's tar headers (bodies skipped) with the resource limits applied, and
  * the `Budget` those limits are counted against across all layers.
  *
- * Every read error becomes a one-line `SregistryError` naming the layer: `LAYER_INVALID` for a
- * malformed tar or a broken compressed stream, `LIMIT` for an exceeded bound (decompression
- * bombs: too many entries, too many bytes, a huge PAX header or name).
+ * Every read error becomes a one-line `SregistryError` naming the layer ("layer 2 of 5 (sha256:…)"):
+ * `LAYER_INVALID` for a malformed tar or a broken compressed stream, `LIMIT` for an exceeded bound
+ * (decompression bombs: too many entries, a layer inflating past its bound (layer-check.ts), too
+ * many bytes over all layers, a huge PAX header or name), `DIGEST_MISMATCH` when the decompressed
+ * tar does not hash to the layer's diff_id. A layer with a diff_id is read to its very end (the
+ * digest covers the padding after the end-of-archive marker); one without stops at the marker.
  *
  * @example
  * ```ts
  * const budget = new Budget({ maxEntries: 1000 });
- * const entries = await scanLayer(layer, budget);
+ * const entries = await scanLayer(layer, budget, { index: 0, count: 1 });
  * ```
  */
 import type { Readable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
+import {
+  DEFAULT_INFLATE_LIMIT,
+  describeLayer,
+  LayerCheck,
+  type InflateLimit,
+  type LayerPosition,
+} from "./layer-check.js";
 import { displayName, type TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { TreeError } from "./tree.js";
@@ -28,6 +38,7 @@ export class Budget {
   readonly maxTotalBytes: number;
   readonly maxPathLength: number;
   readonly maxPaxHeaderBytes: number;
+  readonly inflateLimit: InflateLimit;
   entries = 0;
   /** Decompressed bytes read (both passes). */
   bytesRead = 0;
@@ -41,6 +52,7 @@ export class Budget {
     this.maxTotalBytes = options.maxTotalBytes ?? TIB;
     this.maxPathLength = options.maxPathLength ?? 4096;
     this.maxPaxHeaderBytes = options.maxPaxHeaderBytes ?? 1024 * 1024;
+    this.inflateLimit = options.inflateLimit ?? DEFAULT_INFLATE_LIMIT;
   }
 
   countEntry(entry: TarEntry): void {
@@ -68,13 +80,21 @@ export class Budget {
   }
 }
 
-/** Reads every header of a layer; returns the entries in archive order. */
-export async function scanLayer(layer: LayerSource, budget: Budget): Promise<TarEntry[]> {
+/** Reads every header of a layer (and verifies its diff_id); returns the entries in archive order. */
+export async function scanLayer(
+  layer: LayerSource,
+  budget: Budget,
+  position: LayerPosition,
+): Promise<TarEntry[]> {
   const entries: TarEntry[] = [];
+  const check = new LayerCheck(layer, position, budget.inflateLimit, true);
+  let declared = 0;
   const reader = new TarReader(
     {
       onEntry(entry) {
         budget.countEntry(entry);
+        declared += entry.size;
+        check.checkDeclared(declared);
         dropHostXattrs(entry);
         entries.push(entry);
         return false;
@@ -82,22 +102,23 @@ export async function scanLayer(layer: LayerSource, budget: Budget): Promise<Tar
     },
     { maxPaxHeaderBytes: budget.maxPaxHeaderBytes },
   );
-  await readLayer(layer, (stream) => consume(stream, reader, (n) => budget.countScanned(n)));
+  await readLayer(layer, position, async (stream) => {
+    for await (const chunk of stream) {
+      check.update(chunk as Buffer);
+      budget.countScanned((chunk as Buffer).length);
+      reader.push(chunk as Buffer);
+      if (reader.done && !check.hashing) break;
+    }
+    reader.end();
+    check.verify();
+  });
   return entries;
-}
-
-async function consume(stream: Readable, reader: TarReader, count: (n: number) => void): Promise<void> {
-  for await (const chunk of stream) {
-    count((chunk as Buffer).length);
-    reader.push(chunk as Buffer);
-    if (reader.done) break;
-  }
-  reader.end();
 }
 
 /** Opens a layer, runs `body` over it, and maps any failure to an error naming the layer. */
 export async function readLayer(
   layer: LayerSource,
+  position: LayerPosition,
   body: (stream: Readable) => Promise<void>,
 ): Promise<void> {
   let stream: Readable | undefined;
@@ -105,25 +126,26 @@ export async function readLayer(
     stream = layer.open();
     await body(stream);
   } catch (err) {
-    throw layerError(layer.digest, err);
+    throw layerError(describeLayer(layer, position), err);
   } finally {
     stream?.destroy();
   }
 }
 
-export function layerError(digest: string, err: unknown): Error {
+/** Maps a read or tree error to a one-line `SregistryError` starting with `layer` ("layer 2 of 5 (…)"). */
+export function layerError(layer: string, err: unknown): Error {
   if (err instanceof SregistryError) return err;
   if (err instanceof TarFormatError) {
-    return new SregistryError(`layer ${digest}: ${err.message}`, {
+    return new SregistryError(`${layer}: ${err.message}`, {
       code: err.kind === "limit" ? "LIMIT" : "LAYER_INVALID",
       cause: err,
     });
   }
   if (err instanceof TreeError) {
-    return new SregistryError(`layer ${digest}: ${err.message}`, { code: "LAYER_INVALID", cause: err });
+    return new SregistryError(`${layer}: ${err.message}`, { code: "LAYER_INVALID", cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new SregistryError(`layer ${digest} cannot be read: ${message}`, {
+  return new SregistryError(`${layer} cannot be read: ${message}`, {
     code: "LAYER_INVALID",
     cause: err,
   });

@@ -13,12 +13,20 @@
  */
 import type { Readable } from "node:stream";
 import type { Logger } from "../../util/log.js";
+import type { InflateLimit } from "./layer-check.js";
 
 export interface LayerSource {
   digest: string;
   mediaType: string;
   /** Opens the layer as a decompressed tar stream; called twice (two passes). */
   open(): Readable;
+  /**
+   * The image config's `rootfs.diff_ids` entry: sha256 of the decompressed tar, verified during the
+   * first pass. Absent for images that have none (schema 1): only the blob digest vouches for them.
+   */
+  diffId?: string;
+  /** Size of the blob as stored; bounds how far the layer may inflate (see layer-check.ts). */
+  compressedBytes?: number;
 }
 
 /** A synthetic entry (e.g. `/.singularity.d` files) placed over the image. */
@@ -44,6 +52,11 @@ export interface FlattenOptions {
   maxEntries?: number;
   /** Most decompressed bytes read in the first pass over all layers (default 1 TiB). */
   maxTotalBytes?: number;
+  /**
+   * How far each layer may inflate: `max(floorBytes, ratio × compressedBytes)`, default
+   * `{ ratio: 100, floorBytes: 8 GiB }` (see layer-check.ts).
+   */
+  inflateLimit?: InflateLimit;
   /** Longest entry name or link target, in bytes (default 4096). */
   maxPathLength?: number;
   /** Largest PAX or GNU long-name header, in bytes (default 1 MiB). */
