@@ -63,6 +63,7 @@ test("nvidia: defaults nvcr.io, v2, $oauthtoken, collection nvidia, https", () =
     defaultCollection: "nvidia",
     username: "$oauthtoken",
     password: TOKEN,
+    credentialsSource: "SREGISTRY_NVIDIA_TOKEN (environment)",
   });
   assert.equal(redact(`token ${TOKEN}`), "token ***");
 });
