@@ -6,8 +6,8 @@
  * 501/505. Only the exchange up to the response headers is retried; a body that breaks later is the
  * caller's business (the blob cache resumes with Range). When every attempt failed on the network,
  * the error is a `SregistryError` with code NETWORK naming the host and what happened
- * (network-errors.ts: "no response from <host> within 30 s", "registry <host> unreachable: …"); when the last attempt got a
- * retryable status, that response is returned for the caller to map.
+ * (network-errors.ts: "no response from <host> within 30 s", "registry <host> unreachable: …");
+ * when the last attempt got a retryable status, that response is returned for the caller to map.
  *
  * @example
  * ```ts

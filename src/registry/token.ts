@@ -140,7 +140,7 @@ export const LOG_IN_HINT =
 
 /** Where credentials came from, for a message (never the secret itself). */
 export function describeSource(creds: Credentials): string {
-  return creds.source ?? "the configured credentials";
+  return creds.source ?? "your configuration";
 }
 
 function tokenError(status: number, request: TokenRequest, detail: string): SregistryError {
