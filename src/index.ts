@@ -16,7 +16,7 @@ export { SregistryError } from "./util/errors.js";
 export { Logger, LEVELS, parseMessageLevel } from "./util/log.js";
 export type { Settings, BackendSettings } from "./config/types.js";
 export type { ContainerRow } from "./catalog/catalog.js";
-export type { RecordResult } from "./api/record.js";
+export type { RecordOptions, RecordResult } from "./api/record.js";
 export type { PullOptions, PullResult } from "./api/pull.js";
 export type { PullEvent, PullStage } from "./pull/events.js";
 export type { AddOptions, AddResult } from "./api/add.js";

@@ -14,7 +14,7 @@ import { backendSettings, persistBackendSecrets, resolveClientName } from "../co
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
-import { chainKeychains, staticKeychain, type Keychain } from "../registry/credentials.js";
+import { chainKeychains, staticKeychain, type Credentials, type Keychain } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
@@ -29,12 +29,22 @@ export interface Remote {
   baseUrl: string;
 }
 
-/** Resolves backend, reference and client for an image argument such as `nvidia://caffe2:17.10`. */
-export function connectRemote(ctx: Context, image: string): Remote {
+export interface ConnectOptions {
+  /** Plain http for this command (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
+  insecure?: boolean;
+}
+
+/**
+ * Resolves backend, reference and client for an image argument such as `nvidia://caffe2:17.10`.
+ * An API key given in the environment is saved to the secrets file only once the registry (or
+ * its token realm) accepted it, so a mistyped key is never kept.
+ */
+export function connectRemote(ctx: Context, image: string, options: ConnectOptions = {}): Remote {
   const picked = resolveClientName(image, ctx.settings);
   if (!picked.image) throw new SregistryError("you must provide an image uri, e.g. nvidia/tensorflow:17.11");
-  const backend = backendSettings(picked.client, ctx.settings, ctx.env, ctx.secrets());
-  persistBackendSecrets(backend, ctx.settings, ctx.env);
+  const configured = backendSettings(picked.client, ctx.settings, ctx.env, ctx.secrets());
+  const backend = options.insecure ? { ...configured, insecure: true } : configured;
+  const explicit = explicitCredentials(backend);
   const reference = parseImageReference(picked.image, {
     registry: backend.registry,
     defaultCollection: backend.defaultCollection,
@@ -44,8 +54,13 @@ export function connectRemote(ctx: Context, image: string): Remote {
     // *_NOHTTPS is the backend's transport choice, so it also covers a host named in the reference.
     insecure: backend.insecure,
     httpsNoVerify: ctx.settings.httpsNoVerify,
-    keychain: keychainFor(backend, reference, ctx.env),
+    trustedRealms: ctx.settings.trustedRealms,
+    keychain: keychainFor(backend, reference, ctx.env, explicit),
     logger: ctx.logger,
+    plainHttpHint: `set ${noHttpsVariable(backend)}=yes or use --insecure`,
+    onCredentialsAccepted: (creds) => {
+      if (creds === explicit) saveAcceptedKey(ctx, backend);
+    },
   });
   const scheme = backend.insecure ? "http" : "https";
   return {
@@ -57,16 +72,37 @@ export function connectRemote(ctx: Context, image: string): Remote {
   };
 }
 
-/** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */
-function keychainFor(backend: BackendSettings, reference: ImageReference, env: NodeJS.ProcessEnv): Keychain {
-  const chain: Keychain[] = [];
-  if (
-    backend.username !== undefined &&
-    backend.password !== undefined &&
-    reference.registry === backend.registry
-  ) {
-    chain.push(staticKeychain({ username: backend.username, password: backend.password }));
+/** The backend's own credentials (token or password), tagged with where they came from. */
+function explicitCredentials(backend: BackendSettings): Credentials | undefined {
+  if (backend.username === undefined || backend.password === undefined) return undefined;
+  const creds: Credentials = { username: backend.username, password: backend.password };
+  if (backend.credentialsSource !== undefined) creds.source = backend.credentialsSource;
+  return creds;
+}
+
+/** SREGISTRY_NVIDIA_NOHTTPS or SREGISTRY_DOCKERHUB_NOHTTPS. */
+function noHttpsVariable(backend: BackendSettings): string {
+  return backend.name === "nvidia" ? "SREGISTRY_NVIDIA_NOHTTPS" : "SREGISTRY_DOCKERHUB_NOHTTPS";
+}
+
+/** Saves an accepted key given in the environment; a secrets file that cannot be written only warns. */
+function saveAcceptedKey(ctx: Context, backend: BackendSettings): void {
+  try {
+    if (persistBackendSecrets(backend, ctx.settings, ctx.env)) ctx.invalidateSecrets();
+  } catch (err) {
+    ctx.logger.warning(`the key was not saved: ${(err as Error).message}`);
   }
+}
+
+/** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */
+function keychainFor(
+  backend: BackendSettings,
+  reference: ImageReference,
+  env: NodeJS.ProcessEnv,
+  explicit: Credentials | undefined,
+): Keychain {
+  const chain: Keychain[] = [];
+  if (explicit && reference.registry === backend.registry) chain.push(staticKeychain(explicit));
   chain.push(dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(env)));
   return chainKeychains(...chain);
 }

@@ -58,6 +58,8 @@ export interface PullOptions {
   /** Parallel downloads; default SREGISTRY_PYTHON_THREADS. */
   threads?: number;
   allowForeignLayers?: boolean;
+  /** Plain http for this pull (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
+  insecure?: boolean;
   onEvent?: PullEventListener;
   signal?: AbortSignal;
 }
@@ -89,7 +91,7 @@ interface Job {
 }
 
 export async function pull(ctx: Context, image: string, options: PullOptions = {}): Promise<PullResult> {
-  const remote = connectRemote(ctx, image);
+  const remote = connectRemote(ctx, image, { insecure: options.insecure ?? false });
   try {
     return await pullWith(ctx, remote, options);
   } finally {

@@ -24,9 +24,18 @@ export interface RecordResult {
   image: ResolvedImage;
 }
 
-export async function record(ctx: Context, image: string): Promise<RecordResult> {
+export interface RecordOptions {
+  /** Plain http (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
+  insecure?: boolean;
+}
+
+export async function record(
+  ctx: Context,
+  image: string,
+  options: RecordOptions = {},
+): Promise<RecordResult> {
   const catalog = ctx.catalog();
-  const remote = connectRemote(ctx, image);
+  const remote = connectRemote(ctx, image, { insecure: options.insecure ?? false });
   const ref = remote.reference;
   const wanted = ref.digest ?? ref.tag;
   const resolved = await remote.registry.resolveImage(ref.repository, wanted, ctx.settings.platform);

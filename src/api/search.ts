@@ -41,6 +41,8 @@ export interface SearchOptions {
   remote?: boolean;
   /** Page size asked of the registry's tag list. */
   pageSize?: number;
+  /** Plain http to the registry (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
+  insecure?: boolean;
 }
 
 export interface RemoteTags {
@@ -73,7 +75,7 @@ export async function search(
   const remoteWords = options.local ? [] : words.filter((word) => wantsRegistry(ctx, word, options.remote));
   const local = searchCatalog(ctx, words);
   const remote: RemoteTags[] = [];
-  for (const word of remoteWords) remote.push(await listRemoteTags(ctx, word, options.pageSize));
+  for (const word of remoteWords) remote.push(await listRemoteTags(ctx, word, options));
   return { local, remote };
 }
 
@@ -108,8 +110,9 @@ function searchableText(row: ContainerRow): string[] {
   return texts.map((text) => text.toLowerCase());
 }
 
-async function listRemoteTags(ctx: Context, word: string, pageSize: number | undefined): Promise<RemoteTags> {
-  const remote = connectRemote(ctx, word);
+async function listRemoteTags(ctx: Context, word: string, options: SearchOptions): Promise<RemoteTags> {
+  const pageSize = options.pageSize;
+  const remote = connectRemote(ctx, word, { insecure: options.insecure ?? false });
   const { reference, backend } = remote;
   const entry = {
     query: word,

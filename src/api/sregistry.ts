@@ -15,7 +15,7 @@ import { get } from "./get.js";
 import { images } from "./images.js";
 import { inspect, type InspectResult } from "./inspect.js";
 import { pull, type PullOptions, type PullResult } from "./pull.js";
-import { record, type RecordResult } from "./record.js";
+import { record, type RecordOptions, type RecordResult } from "./record.js";
 import { add, type AddOptions, type AddResult } from "./add.js";
 import {
   activateBackend,
@@ -63,8 +63,8 @@ export class Sregistry {
   }
 
   /** Records an image's manifests in the catalog (no layers). */
-  record(image: string): Promise<RecordResult> {
-    return record(this.context, image);
+  record(image: string, options: RecordOptions = {}): Promise<RecordResult> {
+    return record(this.context, image, options);
   }
 
   /** Catalog rows, optionally filtered by a query word. */

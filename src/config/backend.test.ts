@@ -63,6 +63,7 @@ test("nvidia: defaults nvcr.io, v2, $oauthtoken, collection nvidia, https", () =
     defaultCollection: "nvidia",
     username: "$oauthtoken",
     password: TOKEN,
+    credentialsSource: "SREGISTRY_NVIDIA_TOKEN (environment)",
   });
   assert.equal(redact(`token ${TOKEN}`), "token ***");
 });
@@ -264,4 +265,25 @@ test("loading backend settings has no side effect on the secrets file", () => {
   const settings = loadSettings({ SREGISTRY_CLIENT_SECRETS: path }, { home });
   backendSettings("nvidia", settings, { SREGISTRY_NVIDIA_TOKEN: TOKEN }, readSecrets(path));
   assert.throws(() => statSync(path), /ENOENT/);
+});
+
+test("credentialsSource: the variable when it is in the environment, else the secrets file", () => {
+  const settings = settingsFor();
+  const secrets = {
+    nvidia: { SREGISTRY_NVIDIA_TOKEN: TOKEN },
+    docker: { SREGISTRY_DOCKERHUB_PASSWORD: "pw" },
+  };
+  assert.equal(
+    backendSettings("nvidia", settings, {}, secrets).credentialsSource,
+    `the secrets file ${settings.clientSecretsPath} (nvidia.SREGISTRY_NVIDIA_TOKEN)`,
+  );
+  assert.equal(
+    backendSettings("nvidia", settings, { SREGISTRY_NVIDIA_TOKEN: TOKEN }, secrets).credentialsSource,
+    "SREGISTRY_NVIDIA_TOKEN (environment)",
+  );
+  const docker = (env: NodeJS.ProcessEnv) =>
+    backendSettings("docker", settings, { SREGISTRY_DOCKERHUB_USERNAME: "u", ...env }, {}).credentialsSource;
+  assert.equal(docker({ SINGULARITY_DOCKER_PASSWORD: "p" }), "SINGULARITY_DOCKER_PASSWORD (environment)");
+  assert.equal(docker({ SREGISTRY_DOCKERHUB_PASSWORD: "p" }), "SREGISTRY_DOCKERHUB_PASSWORD (environment)");
+  assert.equal(docker({}), undefined, "no password, no source");
 });

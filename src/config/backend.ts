@@ -12,7 +12,10 @@
  * accepted, `http://` meaning insecure; a missing SREGISTRY_DOCKERHUB_SECRETS file is an error.
  *
  * Loading has no side effects. `persistBackendSecrets` writes an nvidia token given in the
- * environment into the secrets file (0600), as the original did; the command layer calls it.
+ * environment into the secrets file (0600), as the original did; the command layer calls it only
+ * once the registry accepted the key (the original saved any key, so a typo stuck). Where the
+ * explicit credentials came from (`credentialsSource`: the variable or the secrets file) is kept
+ * for error messages.
  *
  * @example
  * ```ts
@@ -63,7 +66,10 @@ export function backendSettings(
     });
   }
   const source: SettingSource = { env, secrets, client: name };
-  return name === "nvidia" ? nvidiaSettings(source) : dockerSettings(source, settings.home);
+  const backend = name === "nvidia" ? nvidiaSettings(source) : dockerSettings(source, settings.home);
+  const secretName = name === "nvidia" ? "SREGISTRY_NVIDIA_TOKEN" : passwordVariable(env);
+  if (backend.password === undefined) return backend;
+  return { ...backend, credentialsSource: describeOrigin(secretName, source, settings.clientSecretsPath) };
 }
 
 /** NGC: nvcr.io, `$oauthtoken` + API key, default collection `nvidia`. */
@@ -121,6 +127,20 @@ function dockerSettings(source: SettingSource, home: string): BackendSettings {
     ...(password === undefined ? {} : { password }),
     ...(dockerConfigPath === undefined ? {} : { dockerConfigPath }),
   };
+}
+
+/** The docker password variable that is set in the environment, or the one looked up by default. */
+function passwordVariable(env: NodeJS.ProcessEnv): string {
+  const set = (name: string): boolean => (env[name] ?? "").trim() !== "";
+  if (set("SREGISTRY_DOCKERHUB_PASSWORD") || !set("SINGULARITY_DOCKER_PASSWORD"))
+    return "SREGISTRY_DOCKERHUB_PASSWORD";
+  return "SINGULARITY_DOCKER_PASSWORD";
+}
+
+/** `NAME (environment)` when the environment has it, else the secrets file it was read from. */
+function describeOrigin(name: string, source: SettingSource, secretsPath: string): string {
+  if ((source.env[name] ?? "").trim() !== "") return `${name} (environment)`;
+  return `the secrets file ${secretsPath} (${source.client}.${name})`;
 }
 
 /** An explicit *_NOHTTPS wins; otherwise an `http://` base means insecure. */

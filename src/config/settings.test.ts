@@ -13,6 +13,7 @@ import {
   lookupSetting,
   normaliseArchitecture,
   parseThreads,
+  parseTrustedRealms,
   pathSetting,
 } from "./settings.js";
 
@@ -224,5 +225,20 @@ test("the home folder is the passwd entry of the effective user, not $HOME", () 
   } finally {
     if (saved === undefined) delete process.env.HOME;
     else process.env.HOME = saved;
+  }
+});
+
+test("SREGISTRY_TRUSTED_REALMS: comma-separated hosts, lower-cased; anything else refused", () => {
+  assert.deepEqual(loadSettings({}, { home: "/h", secrets: {} }).trustedRealms, []);
+  const env = { SREGISTRY_TRUSTED_REALMS: " Auth.Example.org, token.corp.local:8443 ,," };
+  assert.deepEqual(loadSettings(env, { home: "/h", secrets: {} }).trustedRealms, [
+    "auth.example.org",
+    "token.corp.local:8443",
+  ]);
+  for (const bad of ["https://auth.example.org", "auth.example.org/token", "a b"]) {
+    assert.throws(() => parseTrustedRealms(bad), {
+      code: "BAD_SETTING",
+      message: /SREGISTRY_TRUSTED_REALMS/,
+    });
   }
 });

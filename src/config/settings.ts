@@ -8,6 +8,8 @@
  * - MESSAGELEVEL accepts numbers as well as names (the original crashed on numbers).
  * - SREGISTRY_DOCKER_ARCHITECTURE defaults to the host's architecture (Go naming) instead of
  *   `amd64`, so an arm64 host pulls arm64 images from a multi-platform index.
+ * - SREGISTRY_TRUSTED_REALMS is new: token realm hosts outside a registry's domain that may
+ *   receive its credentials (see registry/realm-policy.ts).
  * - An empty variable counts as unset; a leading `~` in a path variable means the home folder;
  *   relative paths are made absolute against the working directory.
  *
@@ -85,6 +87,7 @@ export function loadSettings(
     platform: resolvePlatform(source),
     dockerCmd: parsePresenceFlag(lookupSetting("SREGISTRY_DOCKER_CMD", source)) ?? false,
     inflateLimit: inflateLimitSetting(env),
+    trustedRealms: parseTrustedRealms(lookupSetting("SREGISTRY_TRUSTED_REALMS", source)),
     ...(shell === undefined ? {} : { shell }),
   };
 }
@@ -141,6 +144,29 @@ export function parseThreads(value: string | undefined): number {
     );
   }
   return threads;
+}
+
+/**
+ * SREGISTRY_TRUSTED_REALMS: comma-separated `host` or `host:port` entries, lower-cased; token realms
+ * on these hosts may receive credentials although they are outside the registry's domain
+ * (registry/realm-policy.ts). A scheme or path in an entry is refused rather than guessed at.
+ */
+export function parseTrustedRealms(value: string | undefined): string[] {
+  const entries = (value ?? "")
+    .split(",")
+    .map((entry) => entry.trim().toLowerCase().replace(/\.$/, ""))
+    .filter((entry) => entry !== "");
+  for (const entry of entries) {
+    if (
+      !/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/.test(entry)
+    ) {
+      throw new SregistryError(
+        `SREGISTRY_TRUSTED_REALMS must list host names such as auth.example.com, not "${entry.slice(0, 80)}"`,
+        { code: "BAD_SETTING" },
+      );
+    }
+  }
+  return entries;
 }
 
 /** SREGISTRY_DOCKER_OS (linux), _ARCHITECTURE (the host's) and _VARIANT (unset unless given). */

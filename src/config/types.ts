@@ -35,6 +35,8 @@ export interface Settings {
   platform: Platform;
   /** SREGISTRY_DOCKER_CMD: prefer CMD over ENTRYPOINT for the runscript (original semantics). */
   dockerCmd: boolean;
+  /** SREGISTRY_TRUSTED_REALMS: realm hosts (`host[:port]`) trusted with credentials beyond the registry's domain. */
+  trustedRealms: string[];
   /** SREGISTRY_SHELL, if set. */
   shell?: string;
   /** SREGISTRY_INFLATE_RATIO / SREGISTRY_INFLATE_FLOOR: how far one layer may inflate. */
@@ -61,6 +63,8 @@ export interface BackendSettings {
   /** Explicit credentials (nvidia: SREGISTRY_NVIDIA_USERNAME/$oauthtoken + SREGISTRY_NVIDIA_TOKEN). */
   username?: string;
   password?: string;
+  /** Where `password` came from, for messages: `SREGISTRY_NVIDIA_TOKEN (environment)` or the secrets file. */
+  credentialsSource?: string;
   /** SREGISTRY_DOCKERHUB_SECRETS: a docker config.json to read credentials from. */
   dockerConfigPath?: string;
 }

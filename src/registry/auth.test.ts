@@ -1,9 +1,11 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import type http from "node:http";
+import net from "node:net";
 import { createHttpTransport, type Transport } from "./http.js";
 import { scopeForPath, withAuth } from "./auth.js";
-import { staticKeychain } from "./credentials.js";
+import { staticKeychain, type Credentials } from "./credentials.js";
+import { responseError } from "./errors.js";
 import { TokenCache } from "./token.js";
 import { fakeClock, fakeResponse, fakeTransport, startFakeServer, type FakeServer } from "./test-helpers.js";
 import { SregistryError } from "../util/errors.js";
@@ -177,7 +179,11 @@ test("tokens are renewed shortly before expiry (fake clock)", async () => {
 
 test("token endpoint 401 and 403 become AUTH and FORBIDDEN errors without secrets", async () => {
   for (const [status, code, pattern] of [
-    [401, "AUTH", /^authentication failed for .*: check SREGISTRY_NVIDIA_TOKEN \/ credentials$/],
+    [
+      401,
+      "AUTH",
+      /^authentication failed for .* with the credentials from SREGISTRY_NVIDIA_TOKEN \(environment\): check them$/,
+    ],
     [403, "FORBIDDEN", /^access denied to nvidia\/x on .* \(not entitled\?\)$/],
   ] as const) {
     const realm = await startRealm({ answer: () => ({ status }) });
@@ -185,7 +191,11 @@ test("token endpoint 401 and 403 become AUTH and FORBIDDEN errors without secret
     try {
       const transport = withAuth(base, {
         registry: registry.host,
-        keychain: staticKeychain({ username: "$oauthtoken", password: API_KEY }),
+        keychain: staticKeychain({
+          username: "$oauthtoken",
+          password: API_KEY,
+          source: "SREGISTRY_NVIDIA_TOKEN (environment)",
+        }),
         insecure: true,
       });
       await assert.rejects(
@@ -244,6 +254,7 @@ test("Basic challenge: credentials go to the registry host, then preemptively", 
     const transport = withAuth(base, {
       registry: registry.host,
       keychain: staticKeychain({ username: "alice", password: "pw" }),
+      insecure: true,
     });
     assert.equal(await get(transport, `${registry.url}/v2/a/manifests/1`), 200);
     assert.equal(await get(transport, `${registry.url}/v2/b/manifests/1`), 200);
@@ -272,10 +283,10 @@ test("requests to other hosts never carry Authorization", async () => {
 test("identity token: OAuth2 refresh_token POST to the realm", async () => {
   const inner = fakeTransport((req) => {
     const url = new URL(req.url);
-    if (url.host === "auth.io") return fakeResponse(200, JSON.stringify({ access_token: "acc" }));
+    if (url.host === "auth.reg.io") return fakeResponse(200, JSON.stringify({ access_token: "acc" }));
     if (req.headers?.authorization === "Bearer acc") return fakeResponse(200);
     return fakeResponse(401, "", {
-      "www-authenticate": 'Bearer realm="https://auth.io/token",service="reg.io"',
+      "www-authenticate": 'Bearer realm="https://auth.reg.io/token",service="reg.io"',
     });
   });
   const transport = withAuth(inner, {
@@ -309,4 +320,183 @@ test("TokenCache: expires_in default, sharing and invalidate", async () => {
   assert.equal((await cache.get("k", fetch)).value, "t2");
   clock.advance(1_500); // margin min(30 s, 10% of 60 s) = 6 s: renewed from 54 s on
   assert.equal((await cache.get("k", fetch)).value, "t3");
+});
+
+/** A TCP listener on "another host" (127.0.0.2) that only counts connections. */
+async function startConnectionCounter(): Promise<{
+  host: string;
+  connections: () => number;
+  close(): Promise<void>;
+}> {
+  let count = 0;
+  const server = net.createServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.2", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host: `127.0.0.2:${port}`,
+    connections: () => count,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+for (const scheme of ["http", "https"] as const) {
+  test(`a hostile ${scheme} realm on another host gets no connection and no key`, async () => {
+    const other = await startConnectionCounter();
+    const registry = await startBearerRegistry(`${scheme}://${other.host}/token`, () => []);
+    try {
+      const transport = withAuth(base, {
+        registry: registry.host,
+        keychain: staticKeychain({ username: "$oauthtoken", password: API_KEY }),
+        insecure: true,
+      });
+      await assert.rejects(
+        get(transport, `${registry.url}/v2/nvidia/x/manifests/1`),
+        (err: SregistryError) => {
+          assert.equal(err.code, "UNTRUSTED_REALM");
+          assert.ok(err.message.includes(other.host), err.message);
+          if (scheme === "https") assert.ok(err.message.includes(`SREGISTRY_TRUSTED_REALMS=${other.host}`));
+          assert.ok(!err.message.includes(API_KEY));
+          return true;
+        },
+      );
+      assert.equal(other.connections(), 0);
+      for (const r of registry.requests) assert.equal(r.headers.authorization, undefined);
+    } finally {
+      await Promise.all([other.close(), registry.close()]);
+    }
+  });
+}
+
+test("an anonymous token request goes wherever the challenge says, even another host over http", async () => {
+  const realm = await startFakeServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ token: "anon-1" }));
+  }, "127.0.0.2");
+  const registry = await startBearerRegistry(`${realm.url}/token`, () => ["anon-1"]);
+  try {
+    const transport = withAuth(base, { registry: registry.host });
+    assert.equal(await get(transport, `${registry.url}/v2/library/x/manifests/1`), 200);
+    assert.equal(realm.requests.length, 1);
+    assert.equal(realm.requests[0]!.headers.authorization, undefined);
+  } finally {
+    await Promise.all([realm.close(), registry.close()]);
+  }
+});
+
+test("a realm outside the registry's domain gets credentials when trusted (SREGISTRY_TRUSTED_REALMS)", async () => {
+  const inner = fakeTransport((req) => {
+    const url = new URL(req.url);
+    if (url.host === "auth.example.org") return fakeResponse(200, JSON.stringify({ token: "t" }));
+    if (req.headers?.authorization === "Bearer t") return fakeResponse(200);
+    return fakeResponse(401, "", { "www-authenticate": 'Bearer realm="https://auth.example.org/token"' });
+  });
+  const keychain = staticKeychain({ username: "u", password: "secret-pw" });
+  const untrusted = withAuth(inner, { registry: "reg.io", keychain });
+  await assert.rejects(untrusted({ method: "GET", url: "https://reg.io/v2/a/manifests/b" }), {
+    code: "UNTRUSTED_REALM",
+  });
+  assert.equal(inner.requests.length, 1, "nothing sent to the realm");
+  const trusted = withAuth(inner, { registry: "reg.io", keychain, trustedRealms: ["auth.example.org"] });
+  const res = await trusted({ method: "GET", url: "https://reg.io/v2/a/manifests/b" });
+  assert.equal(res.status, 200);
+  assert.equal(
+    inner.requests[2]!.headers?.authorization,
+    "Basic " + Buffer.from("u:secret-pw").toString("base64"),
+  );
+});
+
+test("Basic challenge over plain http: no credentials unless the registry is configured insecure", async () => {
+  const registry = await startFakeServer((_req, res) => {
+    res.writeHead(401, { "www-authenticate": 'Basic realm="Registry Realm"' });
+    res.end();
+  });
+  try {
+    const transport = withAuth(base, {
+      registry: registry.host,
+      keychain: staticKeychain({ username: "$oauthtoken", password: API_KEY }),
+    });
+    await assert.rejects(get(transport, `${registry.url}/v2/a/manifests/1`), (err: SregistryError) => {
+      assert.equal(err.code, "UNTRUSTED_REALM");
+      assert.match(err.message, /over plain http/);
+      return true;
+    });
+    assert.equal(registry.requests.length, 1);
+    assert.equal(registry.requests[0]!.headers.authorization, undefined);
+  } finally {
+    await registry.close();
+  }
+});
+
+test("onCredentialsAccepted: once after the realm issued a token for the key; never for a refused key", async () => {
+  for (const [status, expected] of [
+    [200, 1],
+    [401, 0],
+  ] as const) {
+    const realm = await startRealm({
+      answer: (_r, n) => (status === 200 ? { status, json: { token: `tok-${n}` } } : { status }),
+    });
+    const registry = await startBearerRegistry(`${realm.server.url}/t`, () => realm.issued);
+    const accepted: Credentials[] = [];
+    const creds = { username: "$oauthtoken", password: API_KEY };
+    try {
+      const transport = withAuth(base, {
+        registry: registry.host,
+        keychain: staticKeychain(creds),
+        insecure: true,
+        onCredentialsAccepted: (c) => accepted.push(c),
+      });
+      const outcome = get(transport, `${registry.url}/v2/nvidia/x/manifests/1`);
+      if (status === 200) {
+        assert.equal(await outcome, 200);
+        assert.equal(await get(transport, `${registry.url}/v2/nvidia/y/manifests/1`), 200);
+      } else await assert.rejects(outcome, { code: "AUTH" });
+      assert.equal(accepted.length, expected);
+      if (expected) assert.equal(accepted[0], creds);
+    } finally {
+      await Promise.all([realm.server.close(), registry.close()]);
+    }
+  }
+});
+
+test("a registry 401 after authenticating names where the credentials came from", async () => {
+  const realm = await startRealm();
+  const registry = await startBearerRegistry(`${realm.server.url}/t`, () => []);
+  try {
+    const transport = withAuth(base, {
+      registry: registry.host,
+      keychain: staticKeychain({
+        username: "$oauthtoken",
+        password: API_KEY,
+        source: "the secrets file /h/.sregistry",
+      }),
+      insecure: true,
+    });
+    const res = await transport({ method: "GET", url: `${registry.url}/v2/nvidia/x/manifests/1` });
+    assert.equal(res.status, 401);
+    const err = await responseError(res, {
+      registry: registry.host,
+      repo: "nvidia/x",
+      reference: "1",
+      what: "manifest",
+    });
+    assert.match(
+      err.message,
+      /refused access to nvidia\/x:1 with the credentials from the secrets file \/h\/\.sregistry/,
+    );
+    assert.ok(!err.message.includes("SREGISTRY_NVIDIA_TOKEN"));
+    const anonymous = withAuth(base, { registry: registry.host });
+    const anonRes = await anonymous({ method: "GET", url: `${registry.url}/v2/nvidia/x/manifests/1` });
+    const anonErr = await responseError(anonRes, {
+      registry: registry.host,
+      repo: "nvidia/x",
+      reference: "1",
+      what: "manifest",
+    });
+    assert.match(anonErr.message, /refused anonymous access/);
+  } finally {
+    await Promise.all([realm.server.close(), registry.close()]);
+  }
 });

@@ -22,10 +22,11 @@ import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { withAuth } from "./auth.js";
 import { openBlob, readConfigBlob, type OpenedBlob } from "./blob.js";
-import type { Keychain } from "./credentials.js";
+import type { Credentials, Keychain } from "./credentials.js";
 import { formatReference, responseError } from "./errors.js";
 import { createHttpTransport, header, type ClosableTransport, type Transport } from "./http.js";
 import { withLogging } from "./logging.js";
+import { withPlainHttpDetection } from "./network-errors.js";
 import { fetchManifest, type FetchedManifest } from "./manifest.js";
 import { formatPlatform, platformRank, selectPlatform } from "./platform.js";
 import { withRedirects } from "./redirect.js";
@@ -58,10 +59,16 @@ export interface RegistryClientOptions {
   transport?: Transport;
   retry?: Partial<RetryOptions>;
   userAgent?: string;
+  /** SREGISTRY_TRUSTED_REALMS: token realm hosts outside the registry's domain trusted with credentials. */
+  trustedRealms?: readonly string[];
   /** Share tokens between clients of the same registry. */
   tokenCache?: TokenCache;
   /** Clock for token expiry (tests). */
   now?: () => number;
+  /** How to allow plain http, shown when an https request is answered in plain HTTP. */
+  plainHttpHint?: string;
+  /** Called once when the registry or its token realm first accepted the credentials. */
+  onCredentialsAccepted?: (credentials: Credentials) => void;
 }
 
 export interface ResolvedImage {
@@ -103,7 +110,11 @@ export class RegistryClient {
     this.owned = options.transport
       ? undefined
       : createHttpTransport({ httpsNoVerify: options.httpsNoVerify, userAgent: options.userAgent });
-    const logged = withLogging(options.transport ?? this.owned!, this.logger);
+    const base = withPlainHttpDetection(
+      options.transport ?? this.owned!,
+      options.plainHttpHint ?? "configure the registry as insecure (plain http)",
+    );
+    const logged = withLogging(base, this.logger);
     const retry: Partial<RetryOptions> = {
       onRetry: ({ attempt, delayMs, reason }) =>
         this.logger.debug(`retrying after ${reason} (attempt ${attempt}, waiting ${delayMs} ms)`),
@@ -117,6 +128,8 @@ export class RegistryClient {
       cache: options.tokenCache,
       now: options.now,
       insecure: options.insecure,
+      trustedRealms: options.trustedRealms,
+      onCredentialsAccepted: options.onCredentialsAccepted,
     });
     this.transport = withRetry(withRedirects(authed), retry);
   }

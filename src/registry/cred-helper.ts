@@ -39,8 +39,8 @@ export async function runCredentialHelper(name: string, serverUrl: string): Prom
   const username = typeof answer.Username === "string" ? answer.Username : "";
   const creds: Credentials =
     username === "<token>"
-      ? { username: "", password: "", identityToken: answer.Secret }
-      : { username, password: answer.Secret };
+      ? { username: "", password: "", identityToken: answer.Secret, source: program }
+      : { username, password: answer.Secret, source: program };
   registerCredentials(creds);
   return creds;
 }

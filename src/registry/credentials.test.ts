@@ -3,11 +3,18 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chainKeychains, staticKeychain } from "./credentials.js";
+import { chainKeychains, staticKeychain, type Credentials } from "./credentials.js";
 import { dockerConfigKeychain, defaultDockerConfigPath } from "./docker-config.js";
 import { redact } from "../util/redact.js";
 
 let dir: string;
+
+/** The credentials without their `source` (checked separately). */
+function secretsOf(creds: Credentials | undefined): Omit<Credentials, "source"> | undefined {
+  if (!creds) return undefined;
+  const { source: _source, ...rest } = creds;
+  return rest;
+}
 let savedPath: string | undefined;
 
 before(() => {
@@ -55,11 +62,15 @@ test("auths: base64 auth, username/password, keys with scheme and path", async (
     },
   });
   const keychain = dockerConfigKeychain(path);
-  assert.deepEqual(await keychain.resolve("nvcr.io"), {
+  assert.deepEqual(secretsOf(await keychain.resolve("nvcr.io")), {
     username: "$oauthtoken",
     password: "nv-key:with:colons",
   });
-  assert.deepEqual(await keychain.resolve("127.0.0.1:5000"), { username: "alice", password: "pw-alice" });
+  assert.deepEqual(secretsOf(await keychain.resolve("127.0.0.1:5000")), {
+    username: "alice",
+    password: "pw-alice",
+  });
+  assert.equal((await keychain.resolve("nvcr.io"))?.source, `docker config ${path}`, "source for messages");
   assert.equal(await keychain.resolve("other.io"), undefined);
   assert.equal(await keychain.resolve("unknown.io"), undefined);
   assert.equal(redact("x nv-key:with:colons y"), "x *** y", "secrets are registered");
@@ -71,7 +82,7 @@ test("auths: Docker Hub under any alias; identitytoken kept", async () => {
   });
   const keychain = dockerConfigKeychain(path);
   for (const name of ["docker.io", "index.docker.io", "registry-1.docker.io"]) {
-    assert.deepEqual(await keychain.resolve(name), {
+    assert.deepEqual(secretsOf(await keychain.resolve(name)), {
       username: "bob",
       password: "hub-pw",
       identityToken: "idtok-1",
@@ -86,18 +97,25 @@ test("credHelpers per registry and credsStore as default", async () => {
     auths: { "fallback.io": { auth: b64("f:fallback-pw") } },
   });
   const keychain = dockerConfigKeychain(path);
-  assert.deepEqual(await keychain.resolve("nvcr.io"), {
+  assert.deepEqual(secretsOf(await keychain.resolve("nvcr.io")), {
     username: "$oauthtoken",
     password: "helper-key-123",
   });
-  assert.deepEqual(await keychain.resolve("docker.io"), { username: "hubuser", password: "hub-secret-456" });
-  assert.deepEqual(await keychain.resolve("tok.io"), {
+  assert.deepEqual(secretsOf(await keychain.resolve("docker.io")), {
+    username: "hubuser",
+    password: "hub-secret-456",
+  });
+  assert.deepEqual(secretsOf(await keychain.resolve("tok.io")), {
     username: "",
     password: "",
     identityToken: "identity-789",
   });
   // the store has nothing for fallback.io: auths is used
-  assert.deepEqual(await keychain.resolve("fallback.io"), { username: "f", password: "fallback-pw" });
+  assert.deepEqual(secretsOf(await keychain.resolve("fallback.io")), {
+    username: "f",
+    password: "fallback-pw",
+  });
+  assert.equal((await keychain.resolve("nvcr.io"))?.source, "docker-credential-test");
   assert.match(redact("helper-key-123"), /\*\*\*/);
 });
 
@@ -107,7 +125,7 @@ test("a missing helper is an error only when it is needed", async () => {
     auths: { "nvcr.io": { auth: b64("u:p-nv") } },
   });
   const keychain = dockerConfigKeychain(path);
-  assert.deepEqual(await keychain.resolve("nvcr.io"), { username: "u", password: "p-nv" });
+  assert.deepEqual(secretsOf(await keychain.resolve("nvcr.io")), { username: "u", password: "p-nv" });
   await assert.rejects(keychain.resolve("gcr.io"), {
     code: "CREDENTIALS",
     message: /docker-credential-nonexistent-helper not found on PATH/,

@@ -20,6 +20,11 @@ export interface Credentials {
   password: string;
   /** A Docker `identitytoken`: an OAuth2 refresh token exchanged at the token realm (POST). */
   identityToken?: string;
+  /**
+   * Where these credentials came from, for messages: `SREGISTRY_NVIDIA_TOKEN (environment)`,
+   * `the secrets file /home/ada/.sregistry`, `docker config /home/ada/.docker/config.json`, ...
+   */
+  source?: string;
 }
 
 export interface Keychain {
@@ -27,7 +32,7 @@ export interface Keychain {
   resolve(registry: string): Promise<Credentials | undefined>;
 }
 
-/** The same credentials for every registry, or none when `creds` is undefined or empty. */
+/** The same credentials (the very object given) for every registry, or none when `creds` is undefined or empty. */
 export function staticKeychain(creds: Credentials | undefined): Keychain {
   const usable = creds && (creds.password !== "" || creds.identityToken) ? creds : undefined;
   if (usable) registerCredentials(usable);

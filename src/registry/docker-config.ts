@@ -100,7 +100,7 @@ function fromAuthEntry(entry: AuthEntry, file: string): Credentials | undefined 
     username = decoded.slice(0, colon);
     password = decoded.slice(colon + 1);
   }
-  const creds: Credentials = { username, password };
+  const creds: Credentials = { username, password, source: `docker config ${file}` };
   if (typeof entry.identitytoken === "string" && entry.identitytoken !== "")
     creds.identityToken = entry.identitytoken;
   if (creds.password === "" && !creds.identityToken) return undefined;

@@ -15,12 +15,15 @@ import { isDigest } from "../reference/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { readErrorText } from "./body.js";
 import type { HttpResponse } from "./http.js";
+import { LOG_IN_HINT } from "./token.js";
 
 export interface ErrorContext {
   registry: string;
   repo?: string;
   reference?: string;
   what: "manifest" | "blob" | "tags" | "ping";
+  /** Where the credentials of the failed request came from (the response's `credentialsSource`). */
+  credentialsSource?: string;
 }
 
 /** `repo:tag` or `repo@digest`. */
@@ -31,7 +34,8 @@ export function formatReference(repo: string, reference: string): string {
 /** Reads (a capped part of) the body and builds the error for a non-success response. */
 export async function responseError(res: HttpResponse, ctx: ErrorContext): Promise<SregistryError> {
   const codes = errorCodes(await readErrorText(res.body));
-  return statusError(res.status, codes, ctx);
+  const source = res.credentialsSource;
+  return statusError(res.status, codes, source === undefined ? ctx : { ...ctx, credentialsSource: source });
 }
 
 export function statusError(status: number, codes: string[], ctx: ErrorContext): SregistryError {
@@ -39,7 +43,9 @@ export function statusError(status: number, codes: string[], ctx: ErrorContext):
   switch (status) {
     case 401:
       return new SregistryError(
-        `unauthorized: ${ctx.registry} refused access to ${image}: check SREGISTRY_NVIDIA_TOKEN / credentials`,
+        ctx.credentialsSource === undefined
+          ? `unauthorized: ${ctx.registry} refused anonymous access to ${image}: ${LOG_IN_HINT}`
+          : `unauthorized: ${ctx.registry} refused access to ${image} with the credentials from ${ctx.credentialsSource}: check them`,
         { code: "AUTH" },
       );
     case 403:

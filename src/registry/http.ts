@@ -22,6 +22,7 @@ import https from "node:https";
 import { readFileSync } from "node:fs";
 import type { LookupFunction } from "node:net";
 import type { Readable } from "node:stream";
+import { networkError } from "./network-errors.js";
 
 export interface HttpRequest {
   method: string;
@@ -38,6 +39,11 @@ export interface HttpResponse {
   /** The URL that produced this response (after redirects, when a wrapper followed them). */
   url: string;
   body: Readable;
+  /**
+   * Set by the auth wrapper when the request carried credentials (or a token obtained with them):
+   * where they came from, so that a 401 can say which key failed. Undefined: anonymous.
+   */
+  credentialsSource?: string;
 }
 
 export type Transport = (req: HttpRequest) => Promise<HttpResponse>;
@@ -117,10 +123,7 @@ export function headerValues(res: Pick<HttpResponse, "headers">, name: string): 
   return Array.isArray(value) ? value : [value];
 }
 
-/** A network error with an errno-style code, so that retry.ts recognises our own timeouts. */
-export function networkError(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
-}
+export { networkError };
 
 function armTimeouts(request: http.ClientRequest, timeouts: { connect: number; idle: number }): void {
   // The idle timer covers waiting for headers and every pause in the body: Node keeps it on the
@@ -128,7 +131,10 @@ function armTimeouts(request: http.ClientRequest, timeouts: { connect: number; i
   let response: http.IncomingMessage | undefined;
   request.once("response", (res) => (response = res));
   request.setTimeout(timeouts.idle, () => {
-    const err = networkError(`socket idle for ${timeouts.idle} ms`, "ETIMEDOUT");
+    const err = networkError(`socket idle for ${timeouts.idle} ms`, "ETIMEDOUT", {
+      phase: "response",
+      ms: timeouts.idle,
+    });
     // Once headers are in, the body stream is what the caller reads: fail it with our error
     // rather than Node's generic "aborted".
     if (response && !response.complete) response.destroy(err);
@@ -137,7 +143,12 @@ function armTimeouts(request: http.ClientRequest, timeouts: { connect: number; i
   request.once("socket", (socket) => {
     if (!socket.connecting) return; // a reused keep-alive socket is already connected
     const timer = setTimeout(() => {
-      request.destroy(networkError(`connect timeout after ${timeouts.connect} ms`, "ETIMEDOUT"));
+      request.destroy(
+        networkError(`connect timeout after ${timeouts.connect} ms`, "ETIMEDOUT", {
+          phase: "connect",
+          ms: timeouts.connect,
+        }),
+      );
     }, timeouts.connect);
     const clear = (): void => clearTimeout(timer);
     // TCP connect only; a stalled TLS handshake is caught by the idle timer.

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { selectPlatform, normalizePlatform } from "./platform.js";
+import type { Digest } from "../reference/digest.js";
 import { MediaType, type Descriptor, type ImageIndex, type Platform } from "./types.js";
 
 let n = 0;
@@ -109,4 +110,32 @@ test("normalizePlatform", () => {
     architecture: "386",
     variant: "",
   });
+});
+
+test("an index of nested indexes only says so, instead of 'available: none'", () => {
+  const nested = (n: number) => ({
+    mediaType: "application/vnd.oci.image.index.v1+json",
+    digest: `sha256:${String(n).repeat(64)}` as Digest,
+    size: 100,
+  });
+  assert.throws(
+    () =>
+      selectPlatform(
+        { schemaVersion: 2, manifests: [nested(1), nested(2)] },
+        { os: "linux", architecture: "amd64" },
+        "reg.io/a:1",
+      ),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, "PLATFORM");
+      assert.equal(
+        err.message,
+        "the index of reg.io/a:1 holds only nested indexes (2), which are not followed; pull one of them by digest",
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => selectPlatform({ schemaVersion: 2, manifests: [] }, { os: "linux", architecture: "amd64" }, "r"),
+    /^Error: the index of r is empty$|the index of r is empty/,
+  );
 });

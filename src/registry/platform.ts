@@ -97,9 +97,27 @@ export function selectPlatform(index: ImageIndex, want: Platform, reference: str
   if (best) return best.d;
   const only = images[0];
   if (images.length === 1 && only && !only.platform) return only;
+  if (images.length === 0) throw noImageManifest(index, reference);
   const available = images.filter((d) => d.platform).map((d) => formatPlatform(d.platform!));
   throw new SregistryError(
     `no image for ${formatPlatform(want)} in ${reference}; available: ${available.join(", ") || "none"}`,
     { code: "PLATFORM" },
   );
+}
+
+const INDEX_TYPES = new Set<string>([MediaType.OciIndex, MediaType.DockerManifestList]);
+
+/**
+ * Why an index offers no image at all: it holds only nested indexes (not followed: a platform is
+ * chosen in one index level), only attestations, or nothing.
+ */
+function noImageManifest(index: ImageIndex, reference: string): SregistryError {
+  const nested = index.manifests.filter((d) => INDEX_TYPES.has(d.mediaType)).length;
+  const why =
+    nested === index.manifests.length && nested > 0
+      ? `holds only nested indexes (${nested}), which are not followed; pull one of them by digest`
+      : index.manifests.length === 0
+        ? "is empty"
+        : "holds no image manifest (only attestations or other artefacts)";
+  return new SregistryError(`the index of ${reference} ${why}`, { code: "PLATFORM" });
 }

@@ -45,7 +45,7 @@ test("with the auth wrapper under redirects, Basic credentials reach only the re
   const http = createHttpTransport();
   const keychain = staticKeychain({ username: "u", password: "p4ssw0rd" });
   try {
-    const transport = withRedirects(withAuth(http, { registry: registry.host, keychain }));
+    const transport = withRedirects(withAuth(http, { registry: registry.host, keychain, insecure: true }));
     const res = await transport({ method: "GET", url: `${registry.url}/v2/r/blobs/sha256:x` });
     res.body.resume();
     assert.equal(res.status, 200);

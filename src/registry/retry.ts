@@ -5,8 +5,9 @@
  * up", ...), 408, 429 (honouring `Retry-After` in seconds or as an HTTP date, capped) and 5xx except
  * 501/505. Only the exchange up to the response headers is retried; a body that breaks later is the
  * caller's business (the blob cache resumes with Range). When every attempt failed on the network,
- * the error is a `SregistryError` with code NETWORK naming the host; when the last attempt got a
- * retryable status, that response is returned for the caller to map.
+ * the error is a `SregistryError` with code NETWORK naming the host and what happened
+ * (network-errors.ts: "no response from <host> within 30 s", "registry <host> unreachable: …");
+ * when the last attempt got a retryable status, that response is returned for the caller to map.
  *
  * @example
  * ```ts
@@ -16,6 +17,7 @@
 import { SregistryError } from "../util/errors.js";
 import { discardBody } from "./body.js";
 import { header, type HttpResponse, type Transport } from "./http.js";
+import { describeNetworkFailure } from "./network-errors.js";
 
 export interface RetryOptions {
   /** Total attempts including the first; default 4. */
@@ -126,7 +128,7 @@ async function pause(
 
 function unreachable(host: string, err: Error, attempts: number): SregistryError {
   const plural = attempts === 1 ? "attempt" : "attempts";
-  return new SregistryError(`registry ${host} unreachable: ${err.message} (${attempts} ${plural})`, {
+  return new SregistryError(`${describeNetworkFailure(host, err)} (${attempts} ${plural})`, {
     code: "NETWORK",
     cause: err,
   });

@@ -21,7 +21,7 @@ export interface RecordedRequest {
 }
 
 export interface FakeServer {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (or the address given) */
   url: string;
   /** `127.0.0.1:<port>` */
   host: string;
@@ -31,7 +31,8 @@ export interface FakeServer {
 
 export type FakeHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
 
-export async function startFakeServer(handler: FakeHandler): Promise<FakeServer> {
+/** Listens on `address` (default 127.0.0.1; 127.0.0.2 serves as "another host", still loopback). */
+export async function startFakeServer(handler: FakeHandler, address = "127.0.0.1"): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -42,11 +43,11 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       handler(req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const port = (server.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url: `http://${address}:${port}`,
+    host: `${address}:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

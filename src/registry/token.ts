@@ -7,7 +7,8 @@
  * identity token (Docker `identitytoken`), it is an OAuth2 `POST` with `grant_type=refresh_token`.
  * The answer's `token` or `access_token` is used; `expires_in` defaults to 60 s per the spec. Expiry
  * is measured on our clock from the moment we asked (`issued_at` is parsed but not trusted: clock
- * skew). Realm errors become one-line errors: 401 → AUTH, 403 → FORBIDDEN.
+ * skew). Realm errors become one-line errors: 401 → AUTH, 403 → FORBIDDEN. Credentials go to a
+ * realm only when realm-policy.ts allows it; anonymous requests go wherever the challenge says.
  *
  * @example
  * ```ts
@@ -22,6 +23,7 @@ import { registerSecret } from "../util/redact.js";
 import { readBody, readErrorText } from "./body.js";
 import type { Credentials } from "./credentials.js";
 import type { Transport } from "./http.js";
+import { checkRealmForCredentials, type RealmPolicy } from "./realm-policy.js";
 
 export interface Token {
   value: string;
@@ -36,8 +38,11 @@ export interface TokenRequest {
   service?: string;
   scope?: string;
   credentials?: Credentials;
-  /** Allow credentials to an `http:` realm (only when the registry itself is configured insecure). */
-  allowHttpRealm?: boolean;
+  /**
+   * Where credentials may go (realm-policy.ts); default: the registry named in `registry`, not
+   * insecure, nothing trusted. Not consulted for anonymous requests.
+   */
+  realmPolicy?: RealmPolicy;
   now?: () => number;
 }
 
@@ -71,12 +76,8 @@ function parseRealm(request: TokenRequest): URL {
   if (realm.protocol !== "https:" && realm.protocol !== "http:") {
     throw new SregistryError(`registry ${request.registry} sent a non-HTTP token realm`, { code: "AUTH" });
   }
-  if (realm.protocol === "http:" && request.credentials && !request.allowHttpRealm) {
-    throw new SregistryError(
-      `refusing to send credentials for ${request.registry} to plain-http token realm ${realm.origin}`,
-      { code: "AUTH" },
-    );
-  }
+  if (request.credentials)
+    checkRealmForCredentials(realm, request.realmPolicy ?? { registry: request.registry });
   return realm;
 }
 
@@ -133,12 +134,21 @@ export function scopeRepository(scope: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** What to do when a registry wants credentials and none were given. */
+export const LOG_IN_HINT =
+  "give credentials (SREGISTRY_NVIDIA_TOKEN for nvidia; SREGISTRY_DOCKERHUB_USERNAME/_PASSWORD or docker login for docker)";
+
+/** Where credentials came from, for a message (never the secret itself). */
+export function describeSource(creds: Credentials): string {
+  return creds.source ?? "your configuration";
+}
+
 function tokenError(status: number, request: TokenRequest, detail: string): SregistryError {
   const repo = scopeRepository(request.scope) ?? "the registry";
   if (status === 401) {
     const message = request.credentials
-      ? `authentication failed for ${request.registry}: check SREGISTRY_NVIDIA_TOKEN / credentials`
-      : `anonymous access to ${repo} on ${request.registry} was refused: log in (SREGISTRY_NVIDIA_TOKEN / credentials)`;
+      ? `authentication failed for ${request.registry} with the credentials from ${describeSource(request.credentials)}: check them`
+      : `anonymous access to ${repo} on ${request.registry} was refused: ${LOG_IN_HINT}`;
     return new SregistryError(message, { code: "AUTH" });
   }
   if (status === 403) {

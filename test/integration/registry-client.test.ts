@@ -353,7 +353,9 @@ describe("registry client, nvcr.io-like token auth", () => {
     try {
       await assert.rejects(client.fetchManifest("nvidia/app", "1"), {
         code: "AUTH",
-        message: `anonymous access to nvidia/app on ${server.host} was refused: log in (SREGISTRY_NVIDIA_TOKEN / credentials)`,
+        message: new RegExp(
+          `^anonymous access to nvidia/app on ${server.host} was refused: give credentials \\(SREGISTRY_NVIDIA_TOKEN`,
+        ),
       });
     } finally {
       client.close();
@@ -365,7 +367,7 @@ describe("registry client, nvcr.io-like token auth", () => {
     try {
       await assert.rejects(client.resolveImage("nvidia/app", "1", AMD64), {
         code: "AUTH",
-        message: `authentication failed for ${server.host}: check SREGISTRY_NVIDIA_TOKEN / credentials`,
+        message: `authentication failed for ${server.host} with the credentials from your configuration: check them`,
       });
     } finally {
       client.close();

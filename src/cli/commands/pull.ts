@@ -26,6 +26,7 @@ interface PullFlags {
   compression: "gzip" | "zstd" | "lz4";
   threads?: string;
   allowForeignLayers?: boolean;
+  insecure?: boolean;
 }
 
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -46,6 +47,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
     )
     .option("--threads <n>", "parallel layer downloads (default SREGISTRY_PYTHON_THREADS, 9)")
     .option("--allow-foreign-layers", "also fetch non-distributable layers")
+    .option("--insecure", "plain http to the registry (like SREGISTRY_<CLIENT>_NOHTTPS=yes)")
     .addHelpText(
       "after",
       "\nExamples:\n  SREGISTRY_NVIDIA_TOKEN=<key> sregistry pull nvidia://tensorflow:17.11\n" +
@@ -72,6 +74,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
             compression: flags.compression,
             ...(threads ? { threads } : {}),
             allowForeignLayers: Boolean(flags.allowForeignLayers),
+            insecure: Boolean(flags.insecure),
             ...(progress ? { onEvent: (event) => progress.handle(event) } : {}),
             signal,
           });

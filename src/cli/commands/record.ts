@@ -12,13 +12,14 @@ export function registerRecord(program: Command, rt: CliRuntime): void {
     .description("record an image's manifests and config in the catalog, without downloading layers")
     .argument("<image>", "image uri, e.g. nvidia://caffe2:17.10 or docker://ubuntu:22.04")
     .option("--json", "print the new or updated row as JSON")
+    .option("--insecure", "plain http to the registry (like SREGISTRY_<CLIENT>_NOHTTPS=yes)")
     .addHelpText("after", "\nExample:\n  SREGISTRY_CLIENT=nvidia sregistry record caffe2:17.10")
-    .action(async (image: string, options: { json?: boolean }) => {
+    .action(async (image: string, options: { json?: boolean; insecure?: boolean }) => {
       const ctx = rt.context();
       // With --json, stdout carries the JSON document only.
       if (options.json) rt.logger.level = Math.min(rt.logger.level, LEVELS.WARNING);
       else rt.announce(resolveClientName(image, ctx.settings).client);
-      const result = await record(ctx, image);
+      const result = await record(ctx, image, { insecure: Boolean(options.insecure) });
       if (options.json)
         rt.printJson({ created: result.created, uri: result.uri, row: rowForJson(result.row) });
     });

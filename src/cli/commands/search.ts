@@ -14,6 +14,7 @@ interface SearchFlags {
   local?: boolean;
   remote?: boolean;
   json?: boolean;
+  insecure?: boolean;
 }
 
 export function registerSearch(program: Command, rt: CliRuntime): void {
@@ -27,6 +28,7 @@ export function registerSearch(program: Command, rt: CliRuntime): void {
     .option("--local", "only search the local catalog")
     .option("--remote", "require a registry lookup (docker or nvidia backend)")
     .option("--json", "print { local: rows, remote: tag lists } as JSON")
+    .option("--insecure", "plain http to the registry (like SREGISTRY_<CLIENT>_NOHTTPS=yes)")
     .addHelpText(
       "after",
       [
@@ -44,7 +46,11 @@ export function registerSearch(program: Command, rt: CliRuntime): void {
     .action(async (query: string[], flags: SearchFlags) => {
       const ctx = rt.context();
       if (!flags.json) rt.announce(resolveClientName(query[0], ctx.settings).client);
-      const found = await search(ctx, query, { local: Boolean(flags.local), remote: Boolean(flags.remote) });
+      const found = await search(ctx, query, {
+        local: Boolean(flags.local),
+        remote: Boolean(flags.remote),
+        insecure: Boolean(flags.insecure),
+      });
       if (flags.json) rt.printJson({ ...found, local: found.local.map(rowForJson) });
       else {
         if (found.local.length > 0) ctx.logger.info(imagesTable(found.local, { color: rt.color }));
