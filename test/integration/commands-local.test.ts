@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tinySif } from "../../src/build/sif/testing.js";
 import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
@@ -14,11 +15,13 @@ let env: Record<string, string>;
 const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(args, env);
 /** Through the real executable. */
 const cliProcess = (...args: string[]): Promise<CliResult> => runCli(args, { baseDir: base.path });
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The version `add` records for `file(…, text)`. */
+const sha256 = (text: string) => createHash("sha256").update(tinySif(text)).digest("hex");
 
+/** A tiny valid SIF holding `content`. */
 function file(name: string, content: string): string {
   const path = join(base.path, name);
-  writeFileSync(path, content);
+  writeFileSync(path, tinySif(content));
   return path;
 }
 
@@ -54,12 +57,15 @@ test("add: new, then update; the file is moved, or copied with --copy", async ()
   const again = await cli("add", hello, "--name", "vsoch/hello-world");
   assert.equal(again.stdout, `[container][update] vsoch/hello-world:latest@${version}\n`);
   assert.equal(existsSync(hello), false, "moved");
-  assert.equal(readFileSync(join(storage, "vsoch", "hello-world", `latest@${version}.sif`), "utf8"), "hello");
+  assert.deepEqual(
+    readFileSync(join(storage, "vsoch", "hello-world", `latest@${version}.sif`)),
+    tinySif("hello"),
+  );
   const json = await cli("add", file("two.sif", "two"), "--name", "docker://vsoch/two:1", "--json");
   const parsed = JSON.parse(json.stdout) as { created: boolean; client: string; uri: string };
   assert.deepEqual(
     [parsed.created, parsed.client, parsed.uri],
-    [true, "docker", `vsoch/two:1@${sha256("two")}`],
+    [true, "hub", `vsoch/two:1@${sha256("two")}`],
   );
   const get = await cli("get", "vsoch/hello-world");
   assert.equal(get.stdout, `${join(storage, "vsoch", "hello-world", `latest@${version}.sif`)}\n`);
@@ -77,7 +83,7 @@ test("add errors: missing file, no --name, bad uri — one ERROR line each, noth
     /^ERROR invalid image uri "a\/b@xyz": bad version/,
   );
   assertOneError(await cli("add", keep, "--name", "nope://a/b"), "nope is not a recognized uri.");
-  assert.equal(readFileSync(keep, "utf8"), "keep");
+  assert.deepEqual(readFileSync(keep), tinySif("keep"));
 });
 
 test("mv to a folder, then rename brings it back into storage under the new name", async () => {
@@ -98,7 +104,7 @@ test("mv to a folder, then rename brings it back into storage under the new name
     stdout: `${announce}[rename] latest@${version}.sif => ${to}\n`,
     stderr: "",
   });
-  assert.equal(readFileSync(to, "utf8"), "hello");
+  assert.deepEqual(readFileSync(to), tinySif("hello"));
   assert.deepEqual(readdirSync(out), []);
   const images = await cli("images");
   assert.match(images.stdout, new RegExp(`\\[hub\\]\\tmine/hello:v1@${version}\\n`));
