@@ -10,7 +10,12 @@
  * const image = await remote.registry.resolveImage(remote.reference.repository, "17.11", ctx.settings.platform);
  * ```
  */
-import { backendSettings, persistBackendSecrets, resolveClientName } from "../config/backend.js";
+import {
+  backendSettings,
+  clientConfigured,
+  persistBackendSecrets,
+  resolveRegistryClient,
+} from "../config/backend.js";
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
@@ -31,7 +36,7 @@ export interface Remote {
 
 /** Resolves backend, reference and client for an image argument such as `nvidia://caffe2:17.10`. */
 export function connectRemote(ctx: Context, image: string): Remote {
-  const picked = resolveClientName(image, ctx.settings);
+  const picked = registryClient(ctx, image);
   if (!picked.image) throw new SregistryError("you must provide an image uri, e.g. nvidia/tensorflow:17.11");
   const backend = backendSettings(picked.client, ctx.settings, ctx.env, ctx.secrets());
   persistBackendSecrets(backend, ctx.settings, ctx.env);
@@ -55,6 +60,14 @@ export function connectRemote(ctx: Context, image: string): Remote {
     registry,
     baseUrl: `${scheme}://${reference.registry}/${backend.apiVersion}`,
   };
+}
+
+/**
+ * The client and image a registry command uses for `image`: its scheme, else the configured
+ * client, else docker (see config/backend.ts `resolveRegistryClient`).
+ */
+export function registryClient(ctx: Context, image: string): { client: string; image: string | undefined } {
+  return resolveRegistryClient(image, ctx.settings, clientConfigured(ctx.env, ctx.secrets()));
 }
 
 /** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */

@@ -57,3 +57,15 @@ test("record after the pull: a remote row is added, get still prints the file", 
   };
   assert.notEqual(inspect.image, null, "inspect shows the same row as get");
 });
+
+test("with no client configured, a bare name goes to Docker Hub's settings (the docker client)", async () => {
+  const { SREGISTRY_CLIENT: _, ...noClient } = env;
+  const result = await runCli(["record", "library/recorded:1"], { env: noClient });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^\[client\|docker\] /);
+  const hub = await runCli(["record", "library/recorded:1"], {
+    env: { ...noClient, SREGISTRY_CLIENT: "hub" },
+  });
+  assert.equal(hub.code, 1);
+  assert.equal(hub.stderr, "ERROR the hub client is not available in this version; use docker or nvidia\n");
+});
