@@ -10,7 +10,7 @@
  * ```
  */
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { openCatalog } from "../catalog/database.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
@@ -65,13 +65,38 @@ export class Context {
       });
     }
     if (!this.openedCatalog) {
-      const dir = dirname(this.settings.databasePath);
-      // Unlike the original (which stops with "Database location ... does not exist."), the
-      // folder is created, private to the user, like the rest of what a pull writes.
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.ensureDatabaseFolder();
       this.openedCatalog = openCatalog(this.settings.databasePath);
+      this.debugLocations();
     }
     return this.openedCatalog;
+  }
+
+  /**
+   * The default folder (`~/.singularity`) is created on first use, private to the user, so a fresh
+   * account works. Any other folder named by SREGISTRY_DATABASE must exist, as in the original
+   * ("Database location … does not exist."): a mistyped path must not silently start an empty
+   * catalog in which every image seems gone.
+   */
+  private ensureDatabaseFolder(): void {
+    const dir = dirname(this.settings.databasePath);
+    if (existsSync(dir)) return;
+    if (dir !== join(this.settings.home, ".singularity")) {
+      throw new SregistryError(
+        `Database location ${dir} does not exist. Create it, or unset SREGISTRY_DATABASE to use ~/.singularity`,
+        { code: "NO_DATABASE" },
+      );
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The original's `--debug` answer to "which catalog am I using?" (paths only, never secrets). */
+  private debugLocations(): void {
+    this.logger.debug(`Database located at ${this.databaseUrl()}`);
+    this.logger.debug(`Storage folder ${this.settings.storageDir}`);
+    this.logger.debug(
+      `Secrets file ${this.settings.clientSecretsPath}, client ${this.settings.defaultClient}`,
+    );
   }
 
   /** `sqlite:///<abs path>` as the original prints it in its announcement line. */

@@ -66,7 +66,7 @@ test("the new uri may repeat the version", async () => {
   assert.equal(renamed.uri, `c/b:1@${one.version}`);
 });
 
-test("a remote record only changes its row", () => {
+test("a remote record is not renamed (as the original): NO_FILE, nothing changes", async () => {
   const { row } = ctx.catalog().upsertContainer({
     collection: "nvidia",
     name: "caffe2",
@@ -77,15 +77,12 @@ test("a remote record only changes its row", () => {
     url: "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10",
     metrics: {},
   });
-  return rename(ctx, "nvidia/caffe2:17.10", "mine/caffe2:stable").then((renamed) => {
-    assert.equal(renamed.from, null);
-    assert.equal(renamed.to, null);
-    assert.equal(renamed.uri, "mine/caffe2:stable");
-    assert.equal(
-      ctx.catalog().getContainerById(row.id)!.url,
-      "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10",
-    );
+  await assert.rejects(rename(ctx, "nvidia/caffe2:17.10", "mine/caffe2:stable"), {
+    code: "NO_FILE",
+    message: /^nvidia\/caffe2:17\.10 is a remote record/,
   });
+  assert.deepEqual(ctx.catalog().getContainerById(row.id), row);
+  assert.equal(ctx.catalog().findCollection("mine"), undefined);
 });
 
 test("an image moved out of storage comes back under the new name", async () => {

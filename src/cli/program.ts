@@ -55,16 +55,22 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {
-    return reportError(err, rt);
+    return reportError(err, rt, program);
   } finally {
     rt.close();
   }
 }
 
-function reportError(err: unknown, rt: CliRuntime): number {
+/** Exit status of a usage error, as argparse (and so the original) gives it. */
+const USAGE_EXIT = 2;
+
+function reportError(err: unknown, rt: CliRuntime, program: Command): number {
   if (err instanceof CommanderError) {
     const ok = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(err.code);
-    return ok ? 0 : err.exitCode || 1;
+    if (ok) return 0;
+    // Commander printed the ERROR line; like argparse, add the usage and exit 2.
+    if (err.code === "commander.unknownCommand") rt.stderr.write(`${usageLine(program)}\n`);
+    return USAGE_EXIT;
   }
   if (err instanceof SregistryError) {
     rt.stderr.write(redact(`ERROR ${err.message}`) + "\n");
@@ -74,6 +80,12 @@ function reportError(err: unknown, rt: CliRuntime): number {
   rt.stderr.write(redact(`ERROR ${describe(err).split("\n")[0]}`) + "\n");
   if (rt.flags.debug && err instanceof Error && err.stack) rt.stderr.write(redact(err.stack) + "\n");
   return 1;
+}
+
+/** `usage: sregistry [--debug] [--quiet] [--version] {version,backend,…} ...`, argparse style. */
+function usageLine(program: Command): string {
+  const names = program.commands.map((command) => command.name()).join(",");
+  return `usage: sregistry [--debug] [--quiet] [--version] {${names}} ...`;
 }
 
 function describe(err: unknown): string {

@@ -111,15 +111,75 @@ test("mv to a folder, then rename brings it back into storage under the new name
   assert.ok(!images.stdout.includes("vsoch/hello-world"));
 });
 
-test("mv/rename errors: unknown image exits 1 (the original exited 0), missing folder, bad uri", async () => {
-  assertOneError(await cli("--quiet", "mv", "no/such", base.path), "no/such not found");
-  assertOneError(await cli("--quiet", "rename", "no/such", "x/y"), "no/such not found");
+test("mv/rename of an unknown image: WARNING … not found, exit 0 (as the original); other errors exit 1", async () => {
+  assert.deepEqual(await cli("--quiet", "mv", "no/such", base.path), {
+    code: 0,
+    stdout: "",
+    stderr: "WARNING no/such not found\n",
+  });
+  assert.deepEqual(await cli("--quiet", "rename", "no/such", "x/y"), {
+    code: 0,
+    stdout: "",
+    stderr: "WARNING no/such not found\n",
+  });
   assertOneError(
     await cli("--quiet", "mv", "mine/hello:v1", join(base.path, "missing", "x.sif")),
     `Destination directory ${join(base.path, "missing")} does not exist`,
   );
   assertOneError(await cli("--quiet", "mv", "mine/hello:V 1", base.path), /^ERROR invalid image uri/);
   assert.ok(existsSync(join(storage, "mine", "hello", `v1@${sha256("hello")}.sif`)));
+});
+
+test("mv/rename of a remote record or a missing file: a WARNING, exit 0, catalog unchanged", async () => {
+  const db = join(base.path, ".singularity", "sregistry.db");
+  const { execFileSync } = await import("node:child_process");
+  const dump = () =>
+    execFileSync("sqlite3", [
+      db,
+      "SELECT * FROM container ORDER BY id; SELECT name FROM collection ORDER BY id;",
+    ]).toString();
+  await cli("add", file("rec.sif", "rec"), "--name", "rem/img:1");
+  execFileSync("sqlite3", [
+    db,
+    "UPDATE container SET image = NULL, url = 'https://r.example/v2/rem/img/manifests/1' WHERE name = 'img' AND tag = '1'",
+  ]);
+  const before = dump();
+  const renamed = await cli("--quiet", "rename", "rem/img:1", "other/img:1");
+  assert.deepEqual([renamed.code, renamed.stdout], [0, ""]);
+  assert.match(
+    renamed.stderr,
+    /^WARNING rem\/img:1 is a remote record \(https:\/\/r\.example\/v2\/rem\/img\/manifests\/1\); it has no image file\n$/,
+  );
+  const moved = await cli("--quiet", "mv", "rem/img:1", base.path);
+  assert.deepEqual([moved.code, moved.stdout], [0, ""]);
+  assert.match(moved.stderr, /^WARNING rem\/img:1 is a remote record/);
+  assert.equal(dump(), before, "rows and collections unchanged");
+  assert.equal((await cli("--quiet", "rm", "rem/img:1")).code, 0, "rm of a remote record exits 0");
+});
+
+test("add refuses what is not an image: one ERROR line each, nothing moved; --force for other formats", async () => {
+  const junk = file("junk.bin", "x");
+  writeFileSync(junk, "random bytes, not an image");
+  assertOneError(
+    await cli("add", junk, "--name", "j/unk"),
+    `${junk} is not a SIF image (no SIF magic); use --force to add a file of another format anyway`,
+  );
+  const empty = join(base.path, "empty.sif");
+  writeFileSync(empty, "");
+  assertOneError(await cli("add", empty, "--name", "j/empty"), `${empty} is empty; it is not an image`);
+  const { symlinkSync } = await import("node:fs");
+  const link = join(base.path, "passwd.sif");
+  symlinkSync("/etc/passwd", link);
+  assertOneError(
+    await cli("add", link, "--name", "j/link"),
+    /^ERROR .*passwd\.sif is a symbolic link; .*--copy/,
+  );
+  assertOneError(await cli("add", link, "--name", "j/link", "--copy"), /passwd\.sif is not a SIF image/);
+  assert.equal((await cli("images", "j")).stdout, "");
+  const forced = await cli("add", junk, "--name", "j/unk", "--force");
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /^\[container\]\[new\] j\/unk:latest@[0-9a-f]{64}\n$/);
+  assert.equal((await cli("--quiet", "rm", "j/unk")).code, 0);
 });
 
 test("labels and local search", async () => {
@@ -172,7 +232,7 @@ test("rm prints the path and removes file, row and empty folders; rmi is the sam
   assert.equal(rmi.stdout, `${join(storage, "vsoch", "two", `1@${sha256("two")}.sif`)}\n`);
 });
 
-test("rm of a row whose file is gone: the path, a WARNING, exit 0, row removed", async () => {
+test("rm of a row whose file is gone: the path, a WARNING, an ERROR, exit 1 (as the original), row removed", async () => {
   const added = JSON.parse(
     (await cli("add", file("gone.sif", "gone"), "--name", "x/gone", "--json")).stdout,
   ) as {
@@ -180,9 +240,11 @@ test("rm of a row whose file is gone: the path, a WARNING, exit 0, row removed",
   };
   rmSync(added.path);
   assert.deepEqual(await cli("--quiet", "rm", "x/gone"), {
-    code: 0,
+    code: 1,
     stdout: `${added.path}\n`,
-    stderr: `WARNING image file ${added.path} does not exist on the file system!\n`,
+    stderr:
+      `WARNING image file ${added.path} does not exist on the file system!\n` +
+      "ERROR the image file of x/gone was already gone; its catalog row is removed\n",
   });
   assertOneError(await cli("--quiet", "get", "x/gone"), "image x/gone not found in database");
 });
