@@ -10,7 +10,7 @@
  * ```
  */
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { openCatalog } from "../catalog/database.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
@@ -73,21 +73,14 @@ export class Context {
   }
 
   /**
-   * The default folder (`~/.singularity`) is created on first use, private to the user, so a fresh
-   * account works. Any other folder named by SREGISTRY_DATABASE must exist, as in the original
-   * ("Database location … does not exist."): a mistyped path must not silently start an empty
-   * catalog in which every image seems gone.
+   * A missing catalog folder is created, private to the user (0700). The original stopped with
+   * "Database location … does not exist."; creating it lets a fresh account, a job's scratch folder
+   * or a test harness point SREGISTRY_DATABASE at a new folder without a separate mkdir, and
+   * `--debug` names the folder used, for the case of a mistyped path.
    */
   private ensureDatabaseFolder(): void {
     const dir = dirname(this.settings.databasePath);
-    if (existsSync(dir)) return;
-    if (dir !== join(this.settings.home, ".singularity")) {
-      throw new SregistryError(
-        `Database location ${dir} does not exist. Create it, or unset SREGISTRY_DATABASE to use ~/.singularity`,
-        { code: "NO_DATABASE" },
-      );
-    }
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
   /** The original's `--debug` answer to "which catalog am I using?" (paths only, never secrets). */

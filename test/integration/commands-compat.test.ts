@@ -7,7 +7,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tinySif } from "../../src/build/sif/testing.js";
 import { isolatedEnv, runCliInProcess } from "../harness/cli.js";
@@ -43,20 +43,21 @@ test("HOME counts: with only HOME set, catalog, storage and secrets live under i
   assert.ok(existsSync(join(dir, ".sregistry")));
 });
 
-test("SREGISTRY_DATABASE naming a missing folder is an error (as the original); nothing is created", async () => {
+test("SREGISTRY_DATABASE naming a missing folder: the folder is created, mode 0700 (the original refused)", async () => {
   const dir = await home();
-  const missing = join(dir, "typo", "db");
-  const result = await runCliInProcess(["images"], { ...isolatedEnv(dir), SREGISTRY_DATABASE: missing });
-  assert.deepEqual(result, {
-    code: 1,
-    stdout: "",
-    stderr: `ERROR Database location ${missing} does not exist. Create it, or unset SREGISTRY_DATABASE to use ~/.singularity\n`,
+  const fresh = join(dir, "scratch", "db");
+  const result = await runCliInProcess(["images"], { ...isolatedEnv(dir), SREGISTRY_DATABASE: fresh });
+  assert.deepEqual(result, { code: 0, stdout: "", stderr: "" });
+  assert.ok(existsSync(join(fresh, "sregistry.db")));
+  assert.equal(statSync(fresh).mode & 0o777, 0o700);
+  const debug = await runCliInProcess(["--debug", "images"], {
+    ...isolatedEnv(dir),
+    SREGISTRY_DATABASE: fresh,
   });
-  assert.equal(existsSync(join(dir, "typo")), false);
-  // The default folder (~/.singularity) is created on first use.
-  assert.equal(existsSync(join(dir, ".singularity")), false);
-  assert.equal((await runCliInProcess(["images"], isolatedEnv(dir))).code, 0);
-  assert.ok(existsSync(join(dir, ".singularity", "sregistry.db")));
+  assert.match(
+    debug.stderr,
+    new RegExp(`^DEBUG Database located at sqlite:///${join(fresh, "sregistry.db")}\n`),
+  );
 });
 
 test("--debug images says which catalog is used (never a secret)", async () => {
