@@ -45,6 +45,7 @@ test("no arguments prints the banner and help, exit 0", async () => {
     new RegExp(`^Singularity Registry Global Client v${VERSION.replace(/\./g, "\\.")}\n`),
   );
   assert.match(r.stdout, /images/);
+  assert.match(r.stdout, /home folder \(\$HOME when set, else the account's home\)/);
 });
 
 test("--version and version print the bare version", async () => {

@@ -22,6 +22,11 @@ function buildProgram(rt: CliRuntime): Command {
     .option("--debug", "print debug messages (MESSAGELEVEL=DEBUG)")
     .option("--quiet", "do not print the client/database announcement line")
     .option("--version", "print the version and exit")
+    .addHelpText(
+      "after",
+      "\nFiles live under the home folder ($HOME when set, else the account's home): ~/.sregistry,\n" +
+        "~/.singularity/sregistry.db, ~/.singularity/shub; SREGISTRY_* variables move them.",
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => rt.stdout.write(text),
@@ -43,7 +48,7 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   const program = buildProgram(rt);
   if (argv.length === 0) {
     rt.print(BANNER);
-    rt.stdout.write(program.helpInformation());
+    program.outputHelp();
     return 0;
   }
   if (argv[0] === "--version") {
