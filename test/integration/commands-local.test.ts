@@ -155,6 +155,26 @@ test("mv/rename of a remote record or a missing file: a WARNING, exit 0, catalog
   assert.match(moved.stderr, /^WARNING rem\/img:1 is a remote record/);
   assert.equal(dump(), before, "rows and collections unchanged");
   assert.equal((await cli("--quiet", "rm", "rem/img:1")).code, 0, "rm of a remote record exits 0");
+
+  const lost = JSON.parse(
+    (await cli("add", file("lost.sif", "lost"), "--name", "rem/lost:1", "--json")).stdout,
+  ) as {
+    path: string;
+  };
+  rmSync(lost.path);
+  const withFile = dump();
+  for (const args of [
+    ["mv", "rem/lost:1", base.path],
+    ["rename", "rem/lost:1", "other/lost:1"],
+  ]) {
+    assert.deepEqual(await cli("--quiet", ...args), {
+      code: 0,
+      stdout: "",
+      stderr: `WARNING image file ${lost.path} of rem/lost:1 does not exist on the file system\n`,
+    });
+  }
+  assert.equal(dump(), withFile, "a missing file: rows unchanged too");
+  assert.equal((await cli("--quiet", "rm", "rem/lost:1")).code, 1);
 });
 
 test("add refuses what is not an image: one ERROR line each, nothing moved; --force for other formats", async () => {
