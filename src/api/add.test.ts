@@ -242,3 +242,16 @@ test("a failing update restores the file it would have replaced", async () => {
   assert.deepEqual(storageFiles(), [first.path]);
   ctx.close();
 });
+
+test("a source swapped for a link or rewritten after the first check is refused and put back", async () => {
+  const ctx = context();
+  const file = imageFile("swap.sif", "swap");
+  // Simulates the race: the check passes, then the staged file turns out to be a link.
+  const { checkStaged } = await import("./source-check.js");
+  const link = join(dir, "staged-link");
+  symlinkSync(file, link);
+  await assert.rejects(checkStaged(link, file, false), /changed into something other than a file/);
+  writeFileSync(file, "rewritten, no longer a SIF");
+  await assert.rejects(checkStaged(file, file, false), /is not a SIF image/);
+  ctx.close();
+});

@@ -10,8 +10,8 @@
  * Nothing moves before the file is checked (see source-check.ts): a SIF must be well formed
  * (header and every descriptor inside the file), anything else needs `force`; an empty file and
  * a damaged SIF are always refused; a symbolic link is never moved into storage (it would point
- * outside it) — with `copy` the file it points to is copied, and the copy is checked again, so
- * what lands in storage is exactly what was checked and hashed.
+ * outside it) — with `copy` the file it points to is copied. The staged file is checked again,
+ * so what lands in storage is exactly what was checked and hashed.
  *
  * Nothing is half-done: the file is first staged next to storage, then renamed into place and
  * recorded in one catalog transaction; if the catalog write fails the file goes back where it was
@@ -82,7 +82,7 @@ export async function add(ctx: Context, file: string, options: AddOptions = {}):
   const tombs: string[] = [];
   let result: { row: ContainerRow; created: boolean; uri: CatalogUri & { version: string }; path: string };
   try {
-    if (copy) await checkStaged(stage, file, force);
+    await checkStaged(stage, file, force);
     const version = names.version ?? (await sha256File(stage));
     const uri = { ...names, version };
     const path = storagePath(ctx.settings.storageDir, uri);

@@ -9,8 +9,8 @@
  *   (Singularity 2 `.simg`/`.img`, or anything else) is accepted only with `force`; an empty file
  *   and a damaged SIF (magic present, header or a descriptor pointing outside the file) never are.
  *
- * `checkStaged` repeats the content check on the copy in storage, so a source that changed after
- * the first check (a link re-pointed, a file rewritten) cannot slip in.
+ * `checkStaged` repeats the checks on the file staged in storage, so a source that changed after
+ * the first check (a link re-pointed, a file rewritten or swapped for a link) cannot slip in.
  *
  * @example
  * ```ts
@@ -45,8 +45,16 @@ export async function checkedSource(
   return source;
 }
 
-/** The content check again, on the staged copy (named after what the user gave). */
+/**
+ * The checks again, on the staged file (named after what the user gave): still a regular file
+ * (the source was not swapped for a link between the check and the move) with the same verdict.
+ */
 export async function checkStaged(stage: string, file: string, force: boolean): Promise<void> {
+  if (!(await lstat(stage)).isFile()) {
+    throw new SregistryError(`${file} changed into something other than a file while being added`, {
+      code: "NOT_A_FILE",
+    });
+  }
   await checkContent(stage, file, force);
 }
 
