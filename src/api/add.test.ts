@@ -3,15 +3,18 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tinySif } from "../build/sif/testing.js";
 import { Context } from "./context.js";
 import { add } from "./add.js";
 
@@ -35,13 +38,19 @@ function context(extra: Record<string, string> = {}): Context {
   return new Context({ env: { ...env, ...extra }, home: dir });
 }
 
+/** A tiny valid SIF holding `content`. */
 function imageFile(name: string, content: string): string {
+  return rawFile(name, tinySif(content));
+}
+
+function rawFile(name: string, bytes: Buffer | string): string {
   const path = join(dir, name);
-  writeFileSync(path, content);
+  writeFileSync(path, bytes);
   return path;
 }
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The version `add` records for `imageFile(…, text)`. */
+const sha256 = (text: string) => createHash("sha256").update(tinySif(text)).digest("hex");
 
 /** Every file under storage (hidden staging or tombstone files included). */
 function storageFiles(): string[] {
@@ -62,7 +71,7 @@ test("add moves the file into storage, version = sha256, client = hub by default
   assert.equal(result.path, path);
   assert.equal(result.client, "hub");
   assert.equal(existsSync(file), false, "moved, not copied");
-  assert.equal(readFileSync(path, "utf8"), "hello");
+  assert.deepEqual(readFileSync(path), tinySif("hello"));
   const row = ctx.catalog().getContainer({ collection: "vsoch", name: "hello-world", tag: "latest" })!;
   assert.equal(row.image, path);
   assert.equal(row.version, version);
@@ -73,15 +82,36 @@ test("add moves the file into storage, version = sha256, client = hub by default
   ctx.close();
 });
 
-test("add --copy keeps the source; the client comes from the scheme or SREGISTRY_CLIENT", async () => {
+test("add --copy keeps the source; the client is the current client, a scheme is dropped (as the original)", async () => {
   const file = imageFile("a.sif", "aaa");
   const ctx = context({ SREGISTRY_CLIENT: "docker" });
   const first = await add(ctx, file, { name: "library/a:1", copy: true });
   assert.equal(first.client, "docker");
-  assert.equal(readFileSync(file, "utf8"), "aaa");
+  assert.deepEqual(readFileSync(file), tinySif("aaa"));
   const second = await add(ctx, file, { name: "nvidia://library/a:2", copy: true });
-  assert.equal(second.client, "nvidia");
+  assert.equal(second.client, "docker", "the scheme does not pick the client column");
   assert.equal(second.uri, `library/a:2@${sha256("aaa")}`);
+  assert.equal(JSON.parse(second.row.metrics).original, "library/a:2");
+  ctx.close();
+});
+
+test("metrics are the original's: registry and version null, uri and storage without @version", async () => {
+  const ctx = context();
+  const result = await add(ctx, imageFile("m.sif", "metrics"), { name: "docker://Me/Hello:2" });
+  assert.equal(result.client, "hub");
+  assert.deepEqual(JSON.parse(result.row.metrics), {
+    collection: "me",
+    image: "hello",
+    tag: "2",
+    version: null,
+    registry: null,
+    uri: "me/hello:2",
+    url: "me/hello",
+    storage: "me/hello:2.sif",
+    original: "Me/Hello:2",
+    type: "container",
+  });
+  assert.equal(result.row.uri, `me/hello:2@${sha256("metrics")}`, "the row's uri has the version");
   ctx.close();
 });
 
@@ -108,6 +138,7 @@ test("a version in the uri is used as is (md5-era versions too)", async () => {
 test("errors: no --name, missing file, a folder, bad uri — nothing moved, no row", async () => {
   const ctx = context();
   const file = imageFile("keep.sif", "keep");
+  const kept = readFileSync(file);
   await assert.rejects(add(ctx, file, {}), {
     message: "You must provide an image uri --name <collection>/<namespace>",
   });
@@ -118,9 +149,67 @@ test("errors: no --name, missing file, a folder, bad uri — nothing moved, no r
   await assert.rejects(add(ctx, file, { name: "a/B C" }), { code: "BAD_REFERENCE" });
   await assert.rejects(add(ctx, file, { name: "a/b@notaversion" }), { code: "BAD_REFERENCE" });
   await assert.rejects(add(ctx, file, { name: "bogus://a/b" }), { code: "BAD_URI" });
-  assert.equal(readFileSync(file, "utf8"), "keep");
+  assert.deepEqual(readFileSync(file), kept);
   assert.equal(ctx.catalog().listContainers().length, 0);
   assert.deepEqual(storageFiles(), []);
+  ctx.close();
+});
+
+/** `add` refuses with `message`; the source is untouched, no row, nothing in storage. */
+async function assertRefused(ctx: Context, file: string, options: object, message: RegExp) {
+  const before = lstatSync(file).isSymbolicLink() ? undefined : readFileSync(file);
+  await assert.rejects(add(ctx, file, { name: "c/refused", ...options }), message);
+  if (before) assert.deepEqual(readFileSync(file), before, "source untouched");
+  assert.ok(lstatSync(file), "source still there");
+  assert.equal(ctx.catalog().listContainers().length, 0);
+  assert.deepEqual(storageFiles(), []);
+}
+
+test("random bytes, an empty file, a damaged SIF: refused before anything moves", async () => {
+  const ctx = context();
+  const random = rawFile("random.sif", createHash("sha512").update("seed").digest());
+  await assertRefused(ctx, random, {}, /random\.sif is not a SIF image \(no SIF magic\); use --force/);
+  await assertRefused(ctx, rawFile("empty.sif", ""), {}, /empty\.sif is empty; it is not an image/);
+  await assertRefused(ctx, rawFile("empty2.sif", ""), { force: true }, /is empty/);
+  const damaged = tinySif("far");
+  damaged.writeBigInt64LE(2n ** 62n, 4096 + 17); // first descriptor's offset
+  const far = rawFile("far.sif", damaged);
+  await assertRefused(
+    ctx,
+    far,
+    {},
+    /far\.sif is a damaged SIF image: descriptor 1 \(offset 4611686018427387904/,
+  );
+  await assertRefused(ctx, far, { force: true, copy: true }, /damaged SIF image/);
+  ctx.close();
+});
+
+test("--force adds a file of another format (a Singularity 2 image, say)", async () => {
+  const ctx = context();
+  const old = rawFile("old.simg", "#!/usr/bin/env run-singularity\nhsqs...");
+  const result = await add(ctx, old, { name: "c/old:2.4", force: true });
+  assert.equal(readFileSync(result.path, "utf8"), "#!/usr/bin/env run-singularity\nhsqs...");
+  ctx.close();
+});
+
+test("a symbolic link is never moved into storage; --copy copies the checked target", async () => {
+  const ctx = context();
+  const passwd = join(dir, "passwd-link.sif");
+  symlinkSync("/etc/passwd", passwd);
+  await assertRefused(ctx, passwd, {}, /passwd-link\.sif is a symbolic link; .* add --copy/);
+  await assertRefused(ctx, passwd, { copy: true }, /passwd-link\.sif is not a SIF image/);
+  const dangling = join(dir, "dangling.sif");
+  symlinkSync(join(dir, "missing.sif"), dangling);
+  await assertRefused(ctx, dangling, { copy: true }, /Cannot find .*dangling\.sif/);
+
+  const target = imageFile("real.sif", "real");
+  const link = join(dir, "link.sif");
+  symlinkSync(target, link);
+  const result = await add(ctx, link, { name: "c/linked", copy: true });
+  assert.equal(lstatSync(result.path).isFile(), true, "storage holds a regular file");
+  assert.deepEqual(readFileSync(result.path), tinySif("real"));
+  assert.equal(result.version, sha256("real"));
+  assert.equal(lstatSync(link).isSymbolicLink(), true, "the link stays");
   ctx.close();
 });
 
@@ -131,9 +220,9 @@ test("a failing catalog write puts a moved file back and deletes a copy", async 
     .db.exec("CREATE TRIGGER boom BEFORE INSERT ON container BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
   const file = imageFile("m.sif", "moved");
   await assert.rejects(add(ctx, file, { name: "c/m" }), /disk says no/);
-  assert.equal(readFileSync(file, "utf8"), "moved", "moved file is back");
+  assert.deepEqual(readFileSync(file), tinySif("moved"), "moved file is back");
   await assert.rejects(add(ctx, file, { name: "c/m", copy: true }), /disk says no/);
-  assert.equal(readFileSync(file, "utf8"), "moved");
+  assert.deepEqual(readFileSync(file), tinySif("moved"));
   assert.deepEqual(storageFiles(), [], "no copy, no staging file");
   assert.equal(ctx.catalog().listContainers().length, 0);
   ctx.close();
@@ -148,8 +237,21 @@ test("a failing update restores the file it would have replaced", async () => {
     .db.exec("CREATE TRIGGER boom BEFORE UPDATE ON container BEGIN SELECT RAISE(ABORT, 'nope'); END");
   const second = imageFile("v2.sif", "second");
   await assert.rejects(add(ctx, second, { name: `c/r:1@${md5}` }), /nope/);
-  assert.equal(readFileSync(first.path, "utf8"), "first", "old content restored");
-  assert.equal(readFileSync(second, "utf8"), "second", "new file back at its place");
+  assert.deepEqual(readFileSync(first.path), tinySif("first"), "old content restored");
+  assert.deepEqual(readFileSync(second), tinySif("second"), "new file back at its place");
   assert.deepEqual(storageFiles(), [first.path]);
+  ctx.close();
+});
+
+test("a source swapped for a link or rewritten after the first check is refused and put back", async () => {
+  const ctx = context();
+  const file = imageFile("swap.sif", "swap");
+  // Simulates the race: the check passes, then the staged file turns out to be a link.
+  const { checkStaged } = await import("./source-check.js");
+  const link = join(dir, "staged-link");
+  symlinkSync(file, link);
+  await assert.rejects(checkStaged(link, file, false), /changed into something other than a file/);
+  writeFileSync(file, "rewritten, no longer a SIF");
+  await assert.rejects(checkStaged(file, file, false), /is not a SIF image/);
   ctx.close();
 });

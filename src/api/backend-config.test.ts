@@ -87,8 +87,21 @@ test("status does not count SREGISTRY_CLIENT; activate/deactivate", () => {
   assert.equal(fileContent().SREGISTRY_CLIENT, undefined);
 });
 
-test("activate refuses an unknown client name and leaves the file alone", () => {
-  assert.throws(() => activateBackend(ctx(), "nvdia"), /nvdia is not a known client/);
+test("activate and add refuse a client this version cannot use, and leave the file alone", () => {
+  assert.throws(() => activateBackend(ctx(), "nvdia"), {
+    message: "nvdia is not a known client; use docker or nvidia",
+  });
+  assert.throws(() => activateBackend(ctx(), "s3"), {
+    message: "the s3 client is not available in this version; use docker or nvidia",
+  });
+  assert.throws(() => activateBackend(ctx(), "hub"), { code: "BAD_CLIENT" });
+  assert.throws(() => addBackendSetting(ctx(), "foo", "base", "x"), {
+    message: "foo is not a known client; use docker or nvidia",
+  });
+  assert.throws(
+    () => addBackendSetting(ctx(), "google_drive", "token", "x"),
+    /google-drive client is not available/,
+  );
   assert.equal(existsSync(secretsPath), false);
 });
 

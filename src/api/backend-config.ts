@@ -10,7 +10,9 @@
  * - a variable that already starts with `SREGISTRY_` is kept as given (upper-cased); any other is
  *   prefixed with the backend's prefix, which for `docker` is `SREGISTRY_DOCKERHUB_` — the names the
  *   docker backend reads (the original wrote `SREGISTRY_DOCKER_BASE`, which nothing read);
- * - `activate` accepts only a client name the tool knows (the original stored anything);
+ * - `activate` and `add` accept only a backend this version can use, `docker` or `nvidia` (the
+ *   original stored any name, e.g. `activate foo`, and then failed at the next pull); `ls`, `remove`
+ *   and `delete` take any name, so an old file's `hub` or `s3` section can still be cleaned up;
  * - `remove` and `delete` need an existing secrets file; `ls` and `status` show an empty one;
  * - values of credential keys (containing TOKEN, PASSWORD, PASSWD, SECRET or API_KEY) are masked
  *   as `***` by `maskSecrets` (the CLI shows them only with `--show-secrets`).
@@ -24,7 +26,7 @@
  * ```
  */
 import { existsSync } from "node:fs";
-import { isKnownClient, KNOWN_CLIENTS, normaliseClientName } from "../config/clients.js";
+import { isKnownClient, isRegistryClient, normaliseClientName, REGISTRY_CLIENTS } from "../config/clients.js";
 import { backendSection, readSecrets, updateSecrets, type SecretsFile } from "../config/secrets.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
@@ -72,12 +74,7 @@ export function backendStatus(ctx: Context): BackendStatus {
 
 /** Makes `name` the default client (top-level `SREGISTRY_CLIENT`); returns the stored name. */
 export function activateBackend(ctx: Context, name: string): string {
-  if (!isKnownClient(name)) {
-    throw new SregistryError(`${name} is not a known client; use one of ${KNOWN_CLIENTS.join(", ")}`, {
-      code: "BAD_CLIENT",
-    });
-  }
-  const client = normaliseClientName(name);
+  const client = usableClient(name);
   write(ctx, (secrets) => ({ ...secrets, [ACTIVE_KEY]: client }));
   return client;
 }
@@ -112,7 +109,7 @@ export function addBackendSetting(
   value: string,
   options: { force?: boolean } = {},
 ): SettingChange {
-  const name = backendName(backend);
+  const name = usableClient(backendName(backend));
   const key = settingKey(name, variable);
   let previous: string | undefined;
   write(ctx, (secrets) => {
@@ -171,6 +168,17 @@ export function maskSecrets(settings: Record<string, unknown>): Record<string, u
 
 function backendNames(secrets: SecretsFile): string[] {
   return Object.keys(secrets).filter((key) => key !== ACTIVE_KEY);
+}
+
+/** The normalised name of a backend this version has; one clear error for any other. */
+function usableClient(name: string): string {
+  const client = normaliseClientName(name);
+  if (isRegistryClient(client)) return client;
+  const choices = REGISTRY_CLIENTS.join(" or ");
+  const reason = isKnownClient(client)
+    ? `the ${client} client is not available in this version`
+    : `${name} is not a known client`;
+  throw new SregistryError(`${reason}; use ${choices}`, { code: "BAD_CLIENT" });
 }
 
 function backendName(backend: string): string {

@@ -10,7 +10,12 @@
  * const image = await remote.registry.resolveImage(remote.reference.repository, "17.11", ctx.settings.platform);
  * ```
  */
-import { backendSettings, persistBackendSecrets, resolveClientName } from "../config/backend.js";
+import {
+  backendSettings,
+  clientConfigured,
+  persistBackendSecrets,
+  resolveRegistryClient,
+} from "../config/backend.js";
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
@@ -40,7 +45,7 @@ export interface ConnectOptions {
  * its token realm) accepted it, so a mistyped key is never kept.
  */
 export function connectRemote(ctx: Context, image: string, options: ConnectOptions = {}): Remote {
-  const picked = resolveClientName(image, ctx.settings);
+  const picked = registryClient(ctx, image);
   if (!picked.image) throw new SregistryError("you must provide an image uri, e.g. nvidia/tensorflow:17.11");
   const configured = backendSettings(picked.client, ctx.settings, ctx.env, ctx.secrets());
   const backend = options.insecure ? { ...configured, insecure: true } : configured;
@@ -105,6 +110,14 @@ function keychainFor(
   if (explicit && reference.registry === backend.registry) chain.push(staticKeychain(explicit));
   chain.push(dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(env)));
   return chainKeychains(...chain);
+}
+
+/**
+ * The client and image a registry command uses for `image`: its scheme, else the configured
+ * client, else docker (see config/backend.ts `resolveRegistryClient`).
+ */
+export function registryClient(ctx: Context, image: string): { client: string; image: string | undefined } {
+  return resolveRegistryClient(image, ctx.settings, clientConfigured(ctx.env, ctx.secrets()));
 }
 
 /** The manifest URL the original stores in the `url` column (its "selfLink"). */

@@ -65,13 +65,31 @@ export class Context {
       });
     }
     if (!this.openedCatalog) {
-      const dir = dirname(this.settings.databasePath);
-      // Unlike the original (which stops with "Database location ... does not exist."), the
-      // folder is created, private to the user, like the rest of what a pull writes.
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.ensureDatabaseFolder();
       this.openedCatalog = openCatalog(this.settings.databasePath);
+      this.debugLocations();
     }
     return this.openedCatalog;
+  }
+
+  /**
+   * A missing catalog folder is created, private to the user (0700). The original stopped with
+   * "Database location … does not exist."; creating it lets a fresh account, a job's scratch folder
+   * or a test harness point SREGISTRY_DATABASE at a new folder without a separate mkdir, and
+   * `--debug` names the folder used, for the case of a mistyped path.
+   */
+  private ensureDatabaseFolder(): void {
+    const dir = dirname(this.settings.databasePath);
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The original's `--debug` answer to "which catalog am I using?" (paths only, never secrets). */
+  private debugLocations(): void {
+    this.logger.debug(`Database located at ${this.databaseUrl()}`);
+    this.logger.debug(`Storage folder ${this.settings.storageDir}`);
+    this.logger.debug(
+      `Secrets file ${this.settings.clientSecretsPath}, client ${this.settings.defaultClient}`,
+    );
   }
 
   /** `sqlite:///<abs path>` as the original prints it in its announcement line. */

@@ -1,6 +1,10 @@
 /**
  * `get`: the local path of an image, or the manifest URL of a remote record.
  *
+ * Without a version, a row with a local file wins over a remote record of the same name (the
+ * newest file first), so `singularity run $(sregistry get …)` never gets a URL when the image
+ * was pulled (see catalog.ts, "Which row a name means").
+ *
  * @example
  * ```ts
  * get(ctx, "nvidia/caffe2:17.10"); // "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10"

@@ -13,6 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context } from "./context.js";
+import { tinySif } from "../build/sif/testing.js";
 import { tempCatalog, type TempCatalog } from "./test-catalog.js";
 import { mv } from "./mv.js";
 
@@ -39,7 +40,7 @@ test("mv into a folder keeps the file name, updates the row and removes empty st
   const moved = await mv(ctx, "col/img:1", target);
   const expected = join(target, `1@${one.version}.sif`);
   assert.deepEqual({ from: moved.from, to: moved.to }, { from: one.path, to: expected });
-  assert.equal(readFileSync(expected, "utf8"), "one");
+  assert.deepEqual(readFileSync(expected), tinySif("one"));
   assert.equal(existsSync(one.path), false);
   assert.equal(imageOf("1"), expected);
   assert.equal(moved.row.image, expected);
@@ -56,7 +57,7 @@ test("mv to a file path, relative to the working folder", async () => {
   } finally {
     process.chdir(cwd);
   }
-  assert.equal(readFileSync(join(dir, "renamed.sif"), "utf8"), "two");
+  assert.deepEqual(readFileSync(join(dir, "renamed.sif")), tinySif("two"));
 });
 
 test("mv refuses: unknown image, remote record, missing folder, existing file — nothing changes", async () => {
@@ -89,7 +90,7 @@ test("a failing catalog write moves the file back", async () => {
     .catalog()
     .db.exec("CREATE TRIGGER boom BEFORE UPDATE ON container BEGIN SELECT RAISE(ABORT, 'no update'); END");
   await assert.rejects(mv(ctx, "col/img:1", dir), /no update/);
-  assert.equal(readFileSync(one.path, "utf8"), "one");
+  assert.deepEqual(readFileSync(one.path), tinySif("one"));
   assert.equal(existsSync(join(dir, `1@${one.version}.sif`)), false);
   assert.equal(imageOf("1"), one.path);
 });
@@ -105,7 +106,7 @@ test(
     const target = mkdtempSync(join(shm, "sregistry-mv-"));
     try {
       const moved = await mv(ctx, "col/img:1", target);
-      assert.equal(readFileSync(moved.to, "utf8"), "far away");
+      assert.deepEqual(readFileSync(moved.to), tinySif("far away"));
       assert.equal(existsSync(one.path), false);
       assert.deepEqual(readdirSync(target), [`1@${one.version}.sif`], "no temp file left");
       assert.equal(imageOf("1"), moved.to);

@@ -5,8 +5,9 @@
  * exists and is writable; an existing file is never replaced. Across filesystems the file is first
  * copied into a hidden temp file in the destination folder, outside the catalog lock; the final
  * rename, the row update and the removal of the old file happen in one catalog transaction (undone
- * together on failure). Storage folders left empty are removed. Deviation from the original: an
- * unknown image is an error (exit 1), not a warning with exit 0 (compat §5, issue #209).
+ * together on failure). Storage folders left empty are removed. An unknown image, a remote record
+ * and a missing file are NOT_FOUND / NO_FILE errors here; the CLI turns them into the original's
+ * WARNING with exit 0.
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "./context.js";
+import { tinySif } from "../build/sif/testing.js";
 import { tempCatalog, type TempCatalog } from "./test-catalog.js";
 import { mv } from "./mv.js";
 import { rename } from "./rename.js";
@@ -28,7 +29,7 @@ test("rename keeps the version, moves the file, creates the new collection, drop
     { from: renamed.from, to: renamed.to, oldUri: renamed.oldUri, uri: renamed.uri },
     { from: one.path, to, oldUri: one.uri, uri: `new/thing:v2@${one.version}` },
   );
-  assert.equal(readFileSync(to, "utf8"), "one");
+  assert.deepEqual(readFileSync(to), tinySif("one"));
   assert.equal(existsSync(one.path), false);
   const row = ctx.catalog().getContainerById(one.row.id)!;
   assert.deepEqual(
@@ -65,7 +66,7 @@ test("the new uri may repeat the version", async () => {
   assert.equal(renamed.uri, `c/b:1@${one.version}`);
 });
 
-test("a remote record only changes its row", () => {
+test("a remote record is not renamed (as the original): NO_FILE, nothing changes", async () => {
   const { row } = ctx.catalog().upsertContainer({
     collection: "nvidia",
     name: "caffe2",
@@ -76,15 +77,12 @@ test("a remote record only changes its row", () => {
     url: "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10",
     metrics: {},
   });
-  return rename(ctx, "nvidia/caffe2:17.10", "mine/caffe2:stable").then((renamed) => {
-    assert.equal(renamed.from, null);
-    assert.equal(renamed.to, null);
-    assert.equal(renamed.uri, "mine/caffe2:stable");
-    assert.equal(
-      ctx.catalog().getContainerById(row.id)!.url,
-      "https://nvcr.io/v2/nvidia/caffe2/manifests/17.10",
-    );
+  await assert.rejects(rename(ctx, "nvidia/caffe2:17.10", "mine/caffe2:stable"), {
+    code: "NO_FILE",
+    message: /^nvidia\/caffe2:17\.10 is a remote record/,
   });
+  assert.deepEqual(ctx.catalog().getContainerById(row.id), row);
+  assert.equal(ctx.catalog().findCollection("mine"), undefined);
 });
 
 test("an image moved out of storage comes back under the new name", async () => {
@@ -104,7 +102,7 @@ test("a failing catalog write moves the file back and keeps the old row", async 
     .catalog()
     .db.exec("CREATE TRIGGER boom BEFORE UPDATE ON container BEGIN SELECT RAISE(ABORT, 'no rename'); END");
   await assert.rejects(rename(ctx, "c/a:1", "d/b:2"), /no rename/);
-  assert.equal(readFileSync(one.path, "utf8"), "one");
+  assert.deepEqual(readFileSync(one.path), tinySif("one"));
   assert.equal(existsSync(join(storage, "d")), false, "no new folders left");
   assert.equal(ctx.catalog().getContainerById(one.row.id)!.uri, one.uri);
   assert.equal(ctx.catalog().findCollection("d"), undefined, "collection creation rolled back");

@@ -3,10 +3,13 @@
  * uri's storage path (`<storage>/<collection>/<name>/<tag>@<version>.sif`).
  *
  * The collection is created when needed; the old collection row, when left empty, is deleted and
- * empty storage folders removed (the original left both behind). File and row change in one
- * catalog transaction: the file is renamed, then the row updated; if the catalog write fails the
- * file is moved back. A remote record (no file) only changes its row. The new uri may repeat the
- * version but not name another one; an existing row with the new identity is never overwritten.
+ * empty storage folders removed (the original left both behind: an empty collection row is
+ * harmless to it, and it recreates one on demand). File and row change in one catalog
+ * transaction: the file is renamed, then the row updated; if the catalog write fails the file is
+ * moved back. A remote record (no file) is not renamed, as in the original: its name is the
+ * registry's name, which its url keeps pointing at (NO_FILE; the CLI warns, exit 0). The new uri
+ * may repeat the version but not name another one; an existing row with the new identity is
+ * never overwritten.
  *
  * @example
  * ```ts
@@ -36,10 +39,10 @@ import {
 } from "./storage-ops.js";
 
 export interface RenameResult {
-  /** Old file path; null for a remote record. */
-  from: string | null;
-  /** New file path; null for a remote record. */
-  to: string | null;
+  /** Old file path. */
+  from: string;
+  /** New file path. */
+  to: string;
   /** The uri before. */
   oldUri: string;
   /** The uri after, `collection/name:tag[@version]`. */
@@ -54,11 +57,11 @@ export async function rename(ctx: Context, query: string, newUri: string): Promi
   const version = row.version ?? "";
   const target = targetUri(newUri, version);
   const oldUri = row.uri ?? containerUri(row);
-  const from = row.image === null ? null : existingImage(row, query);
-  const to = from === null ? null : storagePath(ctx.settings.storageDir, target);
-  if (to !== null && to === from) throw new SregistryError(`${query} is already named ${newUri}`);
+  const from = existingImage(row, query);
+  const to = storagePath(ctx.settings.storageDir, target);
+  if (to === from) throw new SregistryError(`${query} is already named ${newUri}`);
   // A file outside storage on another filesystem is copied next to storage first (slow, no lock held).
-  const crossDevice = from !== null && !sameDevice(from, ctx.settings.storageDir);
+  const crossDevice = !sameDevice(from, ctx.settings.storageDir);
   const stage = crossDevice ? await stageFile(from, ctx.settings.storageDir, { copy: true }) : undefined;
   const tombs: string[] = [];
   try {
@@ -67,17 +70,17 @@ export async function rename(ctx: Context, query: string, newUri: string): Promi
       if (!current || current.image !== row.image)
         throw new SregistryError(`${query} changed while renaming; try again`);
       refuseExisting(catalog, target, newUri);
-      if (from !== null && to !== null) moveFile(from, to, stage, undo, tombs);
+      moveFile(from, to, stage, undo, tombs);
       const changed = catalog.updateContainer(row.id, {
         collection: target.collection,
         name: target.name,
         tag: target.tag,
-        ...(to === null ? {} : { image: to }),
+        image: to,
       }) as ContainerRow;
       if (changed.collection_id !== row.collection_id) catalog.deleteCollectionIfEmpty(row.collection_id);
       return changed;
     });
-    finishFileSteps(catalog, tombs, from === null ? [] : storageCleanup(from, ctx.settings.storageDir));
+    finishFileSteps(catalog, tombs, storageCleanup(from, ctx.settings.storageDir));
     return { from, to, oldUri, uri: updated.uri ?? formatCatalogUri(target), row: updated };
   } finally {
     if (stage) await rm(stage, { force: true });

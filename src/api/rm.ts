@@ -3,10 +3,11 @@
  *
  * The row and the file go together (one catalog transaction; the file is renamed aside first and
  * put back if the catalog write fails), then the storage folders and the collection row left
- * empty are removed. Deviations from the original, on purpose (compat §5 item 5): removing a
- * remote record or a row whose file is already gone is a success (the original exited 1 with
- * "No … record found" after deleting); a missing file is reported in `fileMissing` (the CLI
- * prints a WARNING); empty folders and collections no longer pile up.
+ * empty are removed. Removing a remote record is a plain success (the original deleted the row,
+ * then exited 1 with "No … record found"). A row whose file is already gone is removed too and
+ * reported in `fileMissing`; the CLI prints a WARNING and exits 1, as the original did. Empty
+ * folders and collection rows no longer pile up (the original kept them; it recreates a
+ * collection row on demand, so their absence is harmless to it).
  *
  * @example
  * ```ts

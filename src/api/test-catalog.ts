@@ -13,6 +13,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tinySif } from "../build/sif/testing.js";
 import { add, type AddResult } from "./add.js";
 import { Context } from "./context.js";
 
@@ -20,7 +21,7 @@ export interface TempCatalog {
   dir: string;
   storage: string;
   ctx: Context;
-  /** Writes `<dir>/<content>.sif` holding `content` and adds it under `name`. */
+  /** Writes `<dir>/<content>.sif`, a tiny SIF holding `content`, and adds it under `name`. */
   added(name: string, content: string): Promise<AddResult>;
   dispose(): void;
 }
@@ -43,7 +44,7 @@ export function tempCatalog(prefix: string): TempCatalog {
     ctx,
     added(name, content) {
       const file = join(dir, `${content}.sif`);
-      writeFileSync(file, content);
+      writeFileSync(file, tinySif(content));
       return add(ctx, file, { name });
     },
     dispose() {

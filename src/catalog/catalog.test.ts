@@ -263,3 +263,52 @@ describe("updateContainer", () => {
     catalog.close();
   });
 });
+
+describe("a name shared by a remote record and local images", () => {
+  const names = { collection: "nvidia", name: "tensorflow", tag: "17.11" };
+  const remote = {
+    ...names,
+    version: "",
+    client: "nvidia",
+    image: null,
+    url: "https://nvcr.io/v2/nvidia/tensorflow/manifests/17.11",
+    metrics: {},
+  };
+  const local = (version: string) => ({
+    ...remote,
+    version,
+    image: `/storage/nvidia/tensorflow/17.11@${version}.sif`,
+  });
+
+  it("storing a local image deletes the remote record of the same name, and only that", () => {
+    const catalog = openCatalog(newPath());
+    catalog.upsertContainer(remote);
+    catalog.upsertContainer({ ...remote, tag: "18.01", url: "other tag" });
+    catalog.upsertContainer(local("b".repeat(64)));
+    assert.deepEqual(
+      catalog.listContainers().map((r) => [r.tag, r.version, r.image !== null]),
+      [
+        ["18.01", "", false],
+        ["17.11", "b".repeat(64), true],
+      ],
+    );
+    catalog.close();
+  });
+
+  it("without a version, a local row wins over a remote one, newest first", () => {
+    const catalog = openCatalog(newPath());
+    // A record made after the pull: the remote row is the newest, yet the file wins.
+    catalog.upsertContainer(local("b".repeat(64)));
+    catalog.upsertContainer(local("a".repeat(64)));
+    catalog.upsertContainer(remote);
+    assert.equal(catalog.listContainers().length, 3);
+    assert.equal(catalog.getContainer(names)?.version, "a".repeat(64), "newest local, not smallest version");
+    catalog.db.exec(
+      "UPDATE container SET created_at = '2030-01-01 00:00:00' WHERE version = '" + "b".repeat(64) + "'",
+    );
+    assert.equal(catalog.getContainer(names)?.version, "b".repeat(64), "created_at decides before the id");
+    catalog.db.exec("DELETE FROM container WHERE image IS NOT NULL");
+    assert.equal(catalog.getContainer(names)?.url, remote.url, "the remote record when no file exists");
+    catalog.close();
+  });
+});

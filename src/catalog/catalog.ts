@@ -1,12 +1,21 @@
 /**
  * The local catalog: typed access to the original's `collection` and `container` tables.
  *
- * Semantics follow the original tool (see the compat notes): `getContainer` without a version returns
- * the first row in the unique index's order (client, then version); `listContainers` matches
+ * Semantics follow the original tool, with one rule of our own for names shared by a remote record
+ * and a local image (see "Which row a name means" below). `listContainers` matches
  * `name == q OR tag LIKE %q% OR uri LIKE %q% OR name LIKE %q%`; `upsertContainer` updates the row with
  * the same collection/name/tag/version (whatever its client) and merges `metrics`, else inserts.
  * Every write runs in a `BEGIN IMMEDIATE` transaction so concurrent processes queue on the busy
  * timeout instead of failing with "database is locked". Open one with `openCatalog` (database.ts).
+ *
+ * Which row a name means. The original's `get` without a version took the first row in the
+ * unique index's order, so a remote record (version "") always won over a pulled image of the
+ * same name, and `singularity run $(sregistry get …)` got a URL. Here:
+ * - `getContainer` without a version prefers a row with a local file, the newest of them (latest
+ *   `created_at`, then highest id); a remote record only when no local row exists;
+ * - `upsertContainer` with a local file (`image` set) deletes the remote records (no file) of the
+ *   same collection/name/tag in the same transaction: a pull of a recorded image turns the record
+ *   into the local row, and `images` shows no stale remote row beside it.
  *
  * @example
  * ```ts
@@ -116,8 +125,9 @@ const SELECT_ROWS = `SELECT container.id, container.created_at, container.metric
   container.collection_id, collection.name AS collection
   FROM container JOIN collection ON collection.id = container.collection_id`;
 
-// The unique index (collection_id, name, tag, client, version) decides the original's "first" row.
-const INDEX_ORDER = "ORDER BY container.client, container.version";
+// The original took the first row of its unique index (client, version); we take a row with a file
+// first, newest first, so a remote record never shadows a pulled image (see the module comment).
+const PREFERRED_ORDER = "ORDER BY container.image IS NULL, container.created_at DESC, container.id DESC";
 
 interface RawContainerRow extends Omit<ContainerRow, "created_at" | "collection"> {
   created_at: string | null;
@@ -178,15 +188,15 @@ export class Catalog {
     return raw && toRow(raw);
   }
 
-  /** The original's `get`: collection by name, then the first matching container. */
+  /** The original's `get`: collection by name, then the matching container (a local one first, newest first). */
   getContainer(query: ContainerQuery): ContainerRow | undefined {
     const collection = this.findCollection(query.collection);
     if (!collection) return undefined;
     const where = "WHERE container.collection_id = ? AND container.name = ? AND container.tag = ?";
     const params: unknown[] = [collection.id, query.name, query.tag];
     const sql = query.version
-      ? `${SELECT_ROWS} ${where} AND container.version = ? ${INDEX_ORDER} LIMIT 1`
-      : `${SELECT_ROWS} ${where} ${INDEX_ORDER} LIMIT 1`;
+      ? `${SELECT_ROWS} ${where} AND container.version = ? ${PREFERRED_ORDER} LIMIT 1`
+      : `${SELECT_ROWS} ${where} ${PREFERRED_ORDER} LIMIT 1`;
     if (query.version) params.push(query.version);
     const raw = this.stmt(sql).get(...params) as RawContainerRow | undefined;
     return raw && toRow(raw);
@@ -206,40 +216,54 @@ export class Catalog {
   /**
    * The original's `add` bookkeeping: update the row with the same collection/name/tag/version
    * (preferring one with the same client) — url, client, image (if given) set, metrics merged
-   * key by key — or insert a new one with uri `collection/name:tag[@version]`.
+   * key by key — or insert a new one with uri `collection/name:tag[@version]`. With a local file,
+   * the remote records of the same collection/name/tag go (the file supersedes them).
    */
   upsertContainer(input: UpsertInput): { row: ContainerRow; created: boolean } {
     return this.transaction(() => {
-      const collection = this.getOrCreateCollection(input.collection);
-      const existing = this.stmt(
-        `SELECT id, metrics FROM container WHERE collection_id = ? AND name = ? AND tag = ? AND version = ?
-         ORDER BY client = ? DESC, client LIMIT 1`,
-      ).get(collection.id, input.name, input.tag, input.version, input.client) as
-        { id: number; metrics: string } | undefined;
-      if (existing) {
-        const merged = { ...asObject(parseMetrics(existing.metrics)), ...input.metrics };
-        this.stmt(
-          "UPDATE container SET url = ?, client = ?, image = COALESCE(?, image), metrics = ? WHERE id = ?",
-        ).run(input.url, input.client, input.image, serializeMetrics(merged), existing.id);
-        return { row: this.getContainerById(existing.id) as ContainerRow, created: false };
-      }
-      const result = this.stmt(
-        `INSERT INTO container (created_at, metrics, name, tag, image, url, uri, client, version, collection_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        formatDbTimestamp(),
-        serializeMetrics(input.metrics),
-        input.name,
-        input.tag,
-        input.image,
-        input.url,
-        containerUri(input),
-        input.client,
-        input.version,
-        collection.id,
-      );
-      return { row: this.getContainerById(Number(result.lastInsertRowid)) as ContainerRow, created: true };
+      const result = this.upsertRow(input);
+      if (input.image !== null) this.deleteRemoteRecords(result.row);
+      return result;
     });
+  }
+
+  /** Deletes rows without a file that share `local`'s collection, name and tag; returns how many. */
+  private deleteRemoteRecords(local: ContainerRow): number {
+    return this.stmt(
+      `DELETE FROM container WHERE collection_id = ? AND name = ? AND tag = ? AND image IS NULL AND id != ?`,
+    ).run(local.collection_id, local.name, local.tag, local.id).changes;
+  }
+
+  private upsertRow(input: UpsertInput): { row: ContainerRow; created: boolean } {
+    const collection = this.getOrCreateCollection(input.collection);
+    const existing = this.stmt(
+      `SELECT id, metrics FROM container WHERE collection_id = ? AND name = ? AND tag = ? AND version = ?
+       ORDER BY client = ? DESC, client LIMIT 1`,
+    ).get(collection.id, input.name, input.tag, input.version, input.client) as
+      { id: number; metrics: string } | undefined;
+    if (existing) {
+      const merged = { ...asObject(parseMetrics(existing.metrics)), ...input.metrics };
+      this.stmt(
+        "UPDATE container SET url = ?, client = ?, image = COALESCE(?, image), metrics = ? WHERE id = ?",
+      ).run(input.url, input.client, input.image, serializeMetrics(merged), existing.id);
+      return { row: this.getContainerById(existing.id) as ContainerRow, created: false };
+    }
+    const result = this.stmt(
+      `INSERT INTO container (created_at, metrics, name, tag, image, url, uri, client, version, collection_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      formatDbTimestamp(),
+      serializeMetrics(input.metrics),
+      input.name,
+      input.tag,
+      input.image,
+      input.url,
+      containerUri(input),
+      input.client,
+      input.version,
+      collection.id,
+    );
+    return { row: this.getContainerById(Number(result.lastInsertRowid)) as ContainerRow, created: true };
   }
 
   /** Changes the given columns of one row; returns the updated row (undefined when the id is unknown). */

@@ -45,6 +45,7 @@ test("no arguments prints the banner and help, exit 0", async () => {
     new RegExp(`^Singularity Registry Global Client v${VERSION.replace(/\./g, "\\.")}\n`),
   );
   assert.match(r.stdout, /images/);
+  assert.match(r.stdout, /home folder \(\$HOME when set, else the account's home\)/);
 });
 
 test("--version and version print the bare version", async () => {
@@ -52,11 +53,20 @@ test("--version and version print the bare version", async () => {
   assert.deepEqual(await cli(["version"]), { code: 0, stdout: `${VERSION}\n`, stderr: "" });
 });
 
-test("an unknown command is one ERROR line and exit 1", async () => {
+test("an unknown command: an ERROR line, the usage, exit 2 (as argparse in the original)", async () => {
   const r = await cli(["frobnicate"]);
-  assert.equal(r.code, 1);
-  assert.equal(r.stderr.split("\n").filter(Boolean).length, 1);
-  assert.match(r.stderr, /^ERROR /);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.split("\n").filter(Boolean);
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0]!, /^ERROR unknown command 'frobnicate'/);
+  assert.match(
+    lines[1]!,
+    /^usage: sregistry \[--debug\] \[--quiet\] \[--version\] \{version,backend,.*images.*\} \.\.\.$/,
+  );
+  const missing = await cli(["get"]);
+  assert.equal(missing.code, 2, "a missing argument is a usage error too");
+  assert.match(missing.stderr, /^ERROR missing required argument 'query'\n$/);
 });
 
 test("get of an unknown image: ERROR line on stderr, nothing on stdout, exit 1", async () => {

@@ -23,6 +23,11 @@ function buildProgram(rt: CliRuntime): Command {
     .option("--debug", "print debug messages (MESSAGELEVEL=DEBUG)")
     .option("--quiet", "do not print the client/database announcement line")
     .option("--version", "print the version and exit")
+    .addHelpText(
+      "after",
+      "\nFiles live under the home folder ($HOME when set, else the account's home): ~/.sregistry,\n" +
+        "~/.singularity/sregistry.db, ~/.singularity/shub; SREGISTRY_* variables move them.",
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => rt.stdout.write(text),
@@ -45,7 +50,7 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   const program = buildProgram(rt);
   if (argv.length === 0) {
     rt.print(BANNER);
-    rt.stdout.write(program.helpInformation());
+    program.outputHelp();
     return 0;
   }
   if (argv[0] === "--version") {
@@ -57,16 +62,22 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {
-    return reportError(err, rt);
+    return reportError(err, rt, program);
   } finally {
     rt.close();
   }
 }
 
-function reportError(err: unknown, rt: CliRuntime): number {
+/** Exit status of a usage error, as argparse (and so the original) gives it. */
+const USAGE_EXIT = 2;
+
+function reportError(err: unknown, rt: CliRuntime, program: Command): number {
   if (err instanceof CommanderError) {
     const ok = ["commander.helpDisplayed", "commander.help", "commander.version"].includes(err.code);
-    return ok ? 0 : err.exitCode || 1;
+    if (ok) return 0;
+    // Commander printed the ERROR line; like argparse, add the usage and exit 2.
+    if (err.code === "commander.unknownCommand") rt.stderr.write(`${usageLine(program)}\n`);
+    return USAGE_EXIT;
   }
   if (err instanceof SregistryError) {
     writeError(rt, `ERROR ${err.message}`);
@@ -81,6 +92,12 @@ function reportError(err: unknown, rt: CliRuntime): number {
 /** An error on stderr: secrets masked, control characters from the network escaped, one line. */
 function writeError(rt: CliRuntime, text: string, multiline = false): void {
   rt.stderr.write(sanitizeForTerminal(redact(text), { multiline }) + "\n");
+}
+
+/** `usage: sregistry [--debug] [--quiet] [--version] {version,backend,…} ...`, argparse style. */
+function usageLine(program: Command): string {
+  const names = program.commands.map((command) => command.name()).join(",");
+  return `usage: sregistry [--debug] [--quiet] [--version] {${names}} ...`;
 }
 
 function describe(err: unknown): string {

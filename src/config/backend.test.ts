@@ -5,7 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SregistryError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
-import { backendSettings, parseBase, persistBackendSecrets, resolveClientName } from "./backend.js";
+import {
+  backendSettings,
+  clientConfigured,
+  parseBase,
+  persistBackendSecrets,
+  resolveClientName,
+  resolveRegistryClient,
+} from "./backend.js";
 import { readSecrets, writeSecrets, type SecretsFile } from "./secrets.js";
 import { loadSettings } from "./settings.js";
 
@@ -286,4 +293,28 @@ test("credentialsSource: the variable when it is in the environment, else the se
   assert.equal(docker({ SINGULARITY_DOCKER_PASSWORD: "p" }), "SINGULARITY_DOCKER_PASSWORD (environment)");
   assert.equal(docker({ SREGISTRY_DOCKERHUB_PASSWORD: "p" }), "SREGISTRY_DOCKERHUB_PASSWORD (environment)");
   assert.equal(docker({}), undefined, "no password, no source");
+});
+
+test("registry commands: with no client configured a bare name means docker; a chosen hub stays hub", () => {
+  const none = settingsFor();
+  assert.equal(none.defaultClient, "hub");
+  assert.equal(clientConfigured({}, {}), false);
+  assert.deepEqual(resolveRegistryClient("ubuntu:22.04", none, false), {
+    client: "docker",
+    image: "ubuntu:22.04",
+  });
+  assert.equal(
+    resolveRegistryClient("shub://vsoch/hello", none, false).client,
+    "hub",
+    "an explicit scheme wins",
+  );
+  assert.equal(resolveRegistryClient("nvidia://caffe2:17.10", none, false).client, "nvidia");
+  const chosen = settingsFor({ SREGISTRY_CLIENT: "hub" });
+  assert.equal(clientConfigured({ SREGISTRY_CLIENT: "hub" }, {}), true);
+  assert.equal(clientConfigured({ SREGISTRY_CLIENT: " " }, { SREGISTRY_CLIENT: "hub" }), true);
+  assert.equal(resolveRegistryClient("ubuntu", chosen, true).client, "hub");
+  assert.equal(
+    resolveRegistryClient("ubuntu", settingsFor({}, { SREGISTRY_CLIENT: "nvidia" }), true).client,
+    "nvidia",
+  );
 });

@@ -4,7 +4,10 @@
  * The client comes from a `scheme://` prefix on the image (`nvidia://tensorflow:17.11`), else from
  * the settings' default client (SREGISTRY_CLIENT, the secrets file, `hub`). Only `docker` and
  * `nvidia` have a registry backend here; every other client name still works for the local
- * catalog commands but `backendSettings` refuses it.
+ * catalog commands but `backendSettings` refuses it. For commands that talk to a registry
+ * (`resolveRegistryClient`), the implicit `hub` — nothing configured anywhere — means `docker`:
+ * Singularity Hub is read-only and archived, and a bare `ubuntu:22.04` is a Docker Hub name to
+ * every container tool today. A `hub` the user chose (SREGISTRY_CLIENT=hub, `shub://`) still fails.
  *
  * Settings follow compat §2.2/§2.3: environment first, then `secrets[<client>][NAME]`. Deviations:
  * an unknown scheme is an error (the original warned and used the default client); `*_NOHTTPS`
@@ -50,6 +53,26 @@ export function resolveClientName(
     throw new SregistryError(`${scheme} is not a recognized uri.`, { code: "BAD_URI" });
   }
   return { client: normaliseClientName(scheme), image: image.slice(match[0].length) };
+}
+
+/** True when SREGISTRY_CLIENT is set (non-empty) in the environment or the secrets file. */
+export function clientConfigured(env: NodeJS.ProcessEnv, secrets: SecretsFile): boolean {
+  const stored = secrets.SREGISTRY_CLIENT;
+  return Boolean(env.SREGISTRY_CLIENT?.trim()) || (typeof stored === "string" && stored.trim() !== "");
+}
+
+/**
+ * `resolveClientName` for pull and record: an image without a scheme, when no client is
+ * configured (`configured` false), goes to `docker` instead of the unavailable default `hub`.
+ */
+export function resolveRegistryClient(
+  image: string | undefined,
+  settings: Settings,
+  configured: boolean,
+): { client: string; image: string | undefined } {
+  const picked = resolveClientName(image, settings);
+  const implicit = !configured && picked.image === image && picked.client === "hub";
+  return implicit ? { ...picked, client: "docker" } : picked;
 }
 
 /** The registry settings of `docker` or `nvidia`; any other client is UNSUPPORTED_CLIENT. */

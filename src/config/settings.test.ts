@@ -214,18 +214,15 @@ test("lookupSetting: env first, then secrets[client][name]; numbers and booleans
   assert.equal(lookupSetting("A", { env: {}, secrets, client: "docker" }), undefined);
 });
 
-test("the home folder is the passwd entry of the effective user, not $HOME", () => {
-  assert.equal(effectiveHome(), userInfo().homedir);
-  const saved = process.env.HOME;
-  process.env.HOME = "/nonexistent-home";
-  try {
-    assert.equal(effectiveHome(), userInfo().homedir);
-    const s = loadSettings({ HOME: "/nonexistent-home" }, { secrets: {} });
-    assert.equal(s.databaseDir, join(userInfo().homedir, ".singularity"));
-  } finally {
-    if (saved === undefined) delete process.env.HOME;
-    else process.env.HOME = saved;
-  }
+test("the home folder is $HOME when set (absolute), else the passwd entry", () => {
+  assert.equal(effectiveHome({ HOME: "/elsewhere/me" }), "/elsewhere/me");
+  assert.equal(effectiveHome({}), userInfo().homedir);
+  assert.equal(effectiveHome({ HOME: "" }), userInfo().homedir);
+  assert.equal(effectiveHome({ HOME: "relative/home" }), userInfo().homedir, "a relative HOME is ignored");
+  const s = loadSettings({ HOME: "/elsewhere/me" }, { secrets: {} });
+  assert.equal(s.databaseDir, join("/elsewhere/me", ".singularity"));
+  assert.equal(s.clientSecretsPath, join("/elsewhere/me", ".sregistry"));
+  assert.equal(s.storageDir, join("/elsewhere/me", ".singularity", "shub"));
 });
 
 test("SREGISTRY_TRUSTED_REALMS: comma-separated hosts, lower-cased; anything else refused", () => {

@@ -13,8 +13,9 @@
  * - An empty variable counts as unset; a leading `~` in a path variable means the home folder;
  *   relative paths are made absolute against the working directory.
  *
- * The home folder is the passwd entry of the effective uid (`os.userInfo()`), not $HOME, like the
- * original; `$HOME` is only used when the uid has no passwd entry (some containers).
+ * The home folder is `$HOME` when it is set to an absolute path, else the passwd entry of the
+ * effective uid. The original used the passwd entry only, so users and test harnesses that point
+ * HOME elsewhere had their catalog, cache and secrets written to the real home.
  *
  * Client-scoped settings (SREGISTRY_DOCKER_OS/_ARCHITECTURE/_VARIANT/_CMD, SREGISTRY_SHELL) are read
  * like the original's `_get_setting`: environment first, then `secrets[<client>][NAME]`, where the
@@ -62,7 +63,7 @@ export function loadSettings(
   env: NodeJS.ProcessEnv = process.env,
   options: LoadSettingsOptions = {},
 ): Settings {
-  const home = options.home ?? effectiveHome();
+  const home = options.home ?? effectiveHome(env);
   const clientSecretsPath = pathSetting(env.SREGISTRY_CLIENT_SECRETS, home) ?? join(home, ".sregistry");
   const secrets = options.secrets ?? readSecrets(clientSecretsPath);
   const defaultClient = resolveDefaultClient(env, secrets);
@@ -114,8 +115,10 @@ function resolveDefaultClient(env: NodeJS.ProcessEnv, secrets: SecretsFile): str
   return "hub";
 }
 
-/** The passwd home of the effective uid; $HOME only when there is no passwd entry. */
-export function effectiveHome(): string {
+/** `$HOME` when it is an absolute path, else the passwd home of the effective uid. */
+export function effectiveHome(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.HOME?.trim();
+  if (fromEnv && isAbsolute(fromEnv)) return resolve(fromEnv);
   try {
     return userInfo().homedir;
   } catch {

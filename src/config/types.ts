@@ -5,7 +5,7 @@
 import type { Platform } from "../registry/types.js";
 
 export interface Settings {
-  /** Home directory of the effective user (passwd entry, not $HOME, as the original). */
+  /** Home directory: `$HOME` when set (absolute), else the passwd entry of the effective user. */
   home: string;
   /** SREGISTRY_CLIENT_SECRETS, default `~/.sregistry`: the secrets/settings JSON file. */
   clientSecretsPath: string;

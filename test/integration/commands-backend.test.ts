@@ -134,7 +134,15 @@ test("add, --force, ls <name> masking, remove in lower case, status count, activ
 test("activate refuses an unknown client; a malformed secrets file is one ERROR line", async () => {
   const bad = await cli("activate", "nvdia");
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /^ERROR nvdia is not a known client; use one of aws, docker/);
+  assert.equal(bad.stderr, "ERROR nvdia is not a known client; use docker or nvidia\n");
+  const s3 = await cli("activate", "s3");
+  assert.deepEqual(
+    [s3.code, s3.stderr],
+    [1, "ERROR the s3 client is not available in this version; use docker or nvidia\n"],
+  );
+  const foo = await cli("add", "foo", "base", "x");
+  assert.deepEqual([foo.code, foo.stdout], [1, ""]);
+  assert.equal(foo.stderr, "ERROR foo is not a known client; use docker or nvidia\n");
   assert.equal(bad.stderr.split("\n").length, 2);
   const saved = readFileSync(secrets);
   writeFileSync(secrets, "{ not json");

@@ -22,6 +22,7 @@ after(() => Promise.all(dirs.map((d) => d.cleanup())));
 // every third op removes the worker's add from two ops earlier. Prints the uris it left behind.
 const WORKER = `
 const { Sregistry } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/api/sregistry.ts")).href)});
+const { tinySif } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/build/sif/testing.ts")).href)});
 const { writeFileSync, mkdirSync } = await import("node:fs");
 const { join } = await import("node:path");
 const [id, work, ops] = process.argv.slice(2);
@@ -34,7 +35,7 @@ for (let i = 0; i < Number(ops); i++) {
     client.rm(uri);
   } else {
     const file = join(work, id + "-" + i + ".sif");
-    writeFileSync(file, "image " + id + " " + i);
+    writeFileSync(file, tinySif("image " + id + " " + i));
     const result = await client.add(file, { name: "race/img:t" + (i % 5) });
     kept.push(result.uri);
   }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tinySif } from "../../src/build/sif/testing.js";
 import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
@@ -14,11 +15,13 @@ let env: Record<string, string>;
 const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(args, env);
 /** Through the real executable. */
 const cliProcess = (...args: string[]): Promise<CliResult> => runCli(args, { baseDir: base.path });
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The version `add` records for `file(…, text)`. */
+const sha256 = (text: string) => createHash("sha256").update(tinySif(text)).digest("hex");
 
+/** A tiny valid SIF holding `content`. */
 function file(name: string, content: string): string {
   const path = join(base.path, name);
-  writeFileSync(path, content);
+  writeFileSync(path, tinySif(content));
   return path;
 }
 
@@ -54,12 +57,15 @@ test("add: new, then update; the file is moved, or copied with --copy", async ()
   const again = await cli("add", hello, "--name", "vsoch/hello-world");
   assert.equal(again.stdout, `[container][update] vsoch/hello-world:latest@${version}\n`);
   assert.equal(existsSync(hello), false, "moved");
-  assert.equal(readFileSync(join(storage, "vsoch", "hello-world", `latest@${version}.sif`), "utf8"), "hello");
+  assert.deepEqual(
+    readFileSync(join(storage, "vsoch", "hello-world", `latest@${version}.sif`)),
+    tinySif("hello"),
+  );
   const json = await cli("add", file("two.sif", "two"), "--name", "docker://vsoch/two:1", "--json");
   const parsed = JSON.parse(json.stdout) as { created: boolean; client: string; uri: string };
   assert.deepEqual(
     [parsed.created, parsed.client, parsed.uri],
-    [true, "docker", `vsoch/two:1@${sha256("two")}`],
+    [true, "hub", `vsoch/two:1@${sha256("two")}`],
   );
   const get = await cli("get", "vsoch/hello-world");
   assert.equal(get.stdout, `${join(storage, "vsoch", "hello-world", `latest@${version}.sif`)}\n`);
@@ -77,7 +83,7 @@ test("add errors: missing file, no --name, bad uri — one ERROR line each, noth
     /^ERROR invalid image uri "a\/b@xyz": bad version/,
   );
   assertOneError(await cli("add", keep, "--name", "nope://a/b"), "nope is not a recognized uri.");
-  assert.equal(readFileSync(keep, "utf8"), "keep");
+  assert.deepEqual(readFileSync(keep), tinySif("keep"));
 });
 
 test("mv to a folder, then rename brings it back into storage under the new name", async () => {
@@ -98,22 +104,102 @@ test("mv to a folder, then rename brings it back into storage under the new name
     stdout: `${announce}[rename] latest@${version}.sif => ${to}\n`,
     stderr: "",
   });
-  assert.equal(readFileSync(to, "utf8"), "hello");
+  assert.deepEqual(readFileSync(to), tinySif("hello"));
   assert.deepEqual(readdirSync(out), []);
   const images = await cli("images");
   assert.match(images.stdout, new RegExp(`\\[hub\\]\\tmine/hello:v1@${version}\\n`));
   assert.ok(!images.stdout.includes("vsoch/hello-world"));
 });
 
-test("mv/rename errors: unknown image exits 1 (the original exited 0), missing folder, bad uri", async () => {
-  assertOneError(await cli("--quiet", "mv", "no/such", base.path), "no/such not found");
-  assertOneError(await cli("--quiet", "rename", "no/such", "x/y"), "no/such not found");
+test("mv/rename of an unknown image: WARNING … not found, exit 0 (as the original); other errors exit 1", async () => {
+  assert.deepEqual(await cli("--quiet", "mv", "no/such", base.path), {
+    code: 0,
+    stdout: "",
+    stderr: "WARNING no/such not found\n",
+  });
+  assert.deepEqual(await cli("--quiet", "rename", "no/such", "x/y"), {
+    code: 0,
+    stdout: "",
+    stderr: "WARNING no/such not found\n",
+  });
   assertOneError(
     await cli("--quiet", "mv", "mine/hello:v1", join(base.path, "missing", "x.sif")),
     `Destination directory ${join(base.path, "missing")} does not exist`,
   );
   assertOneError(await cli("--quiet", "mv", "mine/hello:V 1", base.path), /^ERROR invalid image uri/);
   assert.ok(existsSync(join(storage, "mine", "hello", `v1@${sha256("hello")}.sif`)));
+});
+
+test("mv/rename of a remote record or a missing file: a WARNING, exit 0, catalog unchanged", async () => {
+  const db = join(base.path, ".singularity", "sregistry.db");
+  const { execFileSync } = await import("node:child_process");
+  const dump = () =>
+    execFileSync("sqlite3", [
+      db,
+      "SELECT * FROM container ORDER BY id; SELECT name FROM collection ORDER BY id;",
+    ]).toString();
+  await cli("add", file("rec.sif", "rec"), "--name", "rem/img:1");
+  execFileSync("sqlite3", [
+    db,
+    "UPDATE container SET image = NULL, url = 'https://r.example/v2/rem/img/manifests/1' WHERE name = 'img' AND tag = '1'",
+  ]);
+  const before = dump();
+  const renamed = await cli("--quiet", "rename", "rem/img:1", "other/img:1");
+  assert.deepEqual([renamed.code, renamed.stdout], [0, ""]);
+  assert.match(
+    renamed.stderr,
+    /^WARNING rem\/img:1 is a remote record \(https:\/\/r\.example\/v2\/rem\/img\/manifests\/1\); it has no image file\n$/,
+  );
+  const moved = await cli("--quiet", "mv", "rem/img:1", base.path);
+  assert.deepEqual([moved.code, moved.stdout], [0, ""]);
+  assert.match(moved.stderr, /^WARNING rem\/img:1 is a remote record/);
+  assert.equal(dump(), before, "rows and collections unchanged");
+  assert.equal((await cli("--quiet", "rm", "rem/img:1")).code, 0, "rm of a remote record exits 0");
+
+  const lost = JSON.parse(
+    (await cli("add", file("lost.sif", "lost"), "--name", "rem/lost:1", "--json")).stdout,
+  ) as {
+    path: string;
+  };
+  rmSync(lost.path);
+  const withFile = dump();
+  for (const args of [
+    ["mv", "rem/lost:1", base.path],
+    ["rename", "rem/lost:1", "other/lost:1"],
+  ]) {
+    assert.deepEqual(await cli("--quiet", ...args), {
+      code: 0,
+      stdout: "",
+      stderr: `WARNING image file ${lost.path} of rem/lost:1 does not exist on the file system\n`,
+    });
+  }
+  assert.equal(dump(), withFile, "a missing file: rows unchanged too");
+  assert.equal((await cli("--quiet", "rm", "rem/lost:1")).code, 1);
+});
+
+test("add refuses what is not an image: one ERROR line each, nothing moved; --force for other formats", async () => {
+  const junk = file("junk.bin", "x");
+  writeFileSync(junk, "random bytes, not an image");
+  assertOneError(
+    await cli("add", junk, "--name", "j/unk"),
+    `${junk} is not a SIF image (no SIF magic); use --force to add a file of another format anyway`,
+  );
+  const empty = join(base.path, "empty.sif");
+  writeFileSync(empty, "");
+  assertOneError(await cli("add", empty, "--name", "j/empty"), `${empty} is empty; it is not an image`);
+  const { symlinkSync } = await import("node:fs");
+  const link = join(base.path, "passwd.sif");
+  symlinkSync("/etc/passwd", link);
+  assertOneError(
+    await cli("add", link, "--name", "j/link"),
+    /^ERROR .*passwd\.sif is a symbolic link; .*--copy/,
+  );
+  assertOneError(await cli("add", link, "--name", "j/link", "--copy"), /passwd\.sif is not a SIF image/);
+  assert.equal((await cli("images", "j")).stdout, "");
+  const forced = await cli("add", junk, "--name", "j/unk", "--force");
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /^\[container\]\[new\] j\/unk:latest@[0-9a-f]{64}\n$/);
+  assert.equal((await cli("--quiet", "rm", "j/unk")).code, 0);
 });
 
 test("labels and local search", async () => {
@@ -166,7 +252,7 @@ test("rm prints the path and removes file, row and empty folders; rmi is the sam
   assert.equal(rmi.stdout, `${join(storage, "vsoch", "two", `1@${sha256("two")}.sif`)}\n`);
 });
 
-test("rm of a row whose file is gone: the path, a WARNING, exit 0, row removed", async () => {
+test("rm of a row whose file is gone: the path, a WARNING, an ERROR, exit 1 (as the original), row removed", async () => {
   const added = JSON.parse(
     (await cli("add", file("gone.sif", "gone"), "--name", "x/gone", "--json")).stdout,
   ) as {
@@ -174,9 +260,11 @@ test("rm of a row whose file is gone: the path, a WARNING, exit 0, row removed",
   };
   rmSync(added.path);
   assert.deepEqual(await cli("--quiet", "rm", "x/gone"), {
-    code: 0,
+    code: 1,
     stdout: `${added.path}\n`,
-    stderr: `WARNING image file ${added.path} does not exist on the file system!\n`,
+    stderr:
+      `WARNING image file ${added.path} does not exist on the file system!\n` +
+      "ERROR the image file of x/gone was already gone; its catalog row is removed\n",
   });
   assertOneError(await cli("--quiet", "get", "x/gone"), "image x/gone not found in database");
 });

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI_MAIN, isolatedEnv, runCli } from "../harness/cli.js";
+import { tinySif } from "../../src/build/sif/testing.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
 const NOBODY = 65534;
@@ -51,7 +52,7 @@ before(async () => {
   chmodSync(base.path, 0o755);
   env = isolatedEnv(base.path);
   mkdirSync(join(base.path, ".singularity"));
-  writeFileSync(join(base.path, "img.sif"), "image");
+  writeFileSync(join(base.path, "img.sif"), tinySif("image"));
   const added = await runCli(["add", join(base.path, "img.sif"), "--name", "lab/img", "--json"], {
     baseDir: base.path,
   });

@@ -66,7 +66,7 @@ test("images, get and labels read the original's rows", async () => {
   assert.equal(
     (await cli("get", "vsoch/hello-world.simg")).stdout,
     `${simg(MD5_A)}\n`,
-    "smallest version first",
+    "the newest local file (February 03) first",
   );
   assert.equal((await cli("get", "nvidia/caffe2:17.10")).stdout, `${URL}\n`);
   const labels = await cli("labels");

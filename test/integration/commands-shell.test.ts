@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../harness/cli.js";
+import { tinySif } from "../../src/build/sif/testing.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
 const dirs: TmpDir[] = [];
@@ -13,7 +14,7 @@ test("shell nvidia: announcement, client in scope, .exit ends it with status 0",
   const base = await tmpDir("sregistry-cli-shell-");
   dirs.push(base);
   mkdirSync(join(base.path, ".singularity"));
-  writeFileSync(join(base.path, "a.sif"), "a");
+  writeFileSync(join(base.path, "a.sif"), tinySif("a"));
   assert.equal(
     (await runCli(["add", join(base.path, "a.sif"), "--name", "c/a"], { baseDir: base.path })).code,
     0,

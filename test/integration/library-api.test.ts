@@ -59,8 +59,9 @@ test("record, images, add, rename and rm as typed calls", async () => {
   const recorded = await client.record("team/tool:2.0");
   assert.equal(recorded.uri, "team/tool:2.0");
   const file = join(home.path, "local.sif");
-  writeFileSync(file, "not really a SIF, but add only hashes and stores it");
-  const added = await client.add(file, { name: "me/local:1" });
+  writeFileSync(file, "not really a SIF");
+  await assert.rejects(client.add(file, { name: "me/local:1" }), { code: "NOT_AN_IMAGE" });
+  const added = await client.add(file, { name: "me/local:1", force: true });
   assert.ok(existsSync(added.path));
   const renamed = await client.rename("me/local:1", "me/renamed:1");
   assert.equal(renamed.uri.startsWith("me/renamed:1@"), true);

@@ -33,3 +33,4 @@ export {
   type SifMetadataObjects,
 } from "./writer.js";
 export { readSif, readSifObject, type SifInfo, type SifHeader, type SifDescriptor } from "./reader.js";
+export { checkSifFile, type SifVerdict } from "./validate.js";

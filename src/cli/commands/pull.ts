@@ -13,7 +13,7 @@
  */
 import { Option, type Command } from "commander";
 import { pull, type PullResult } from "../../api/pull.js";
-import { resolveClientName } from "../../config/backend.js";
+import { registryClient } from "../../api/backend.js";
 import { SregistryError } from "../../util/errors.js";
 import { PullProgress } from "../progress.js";
 import type { CliRuntime } from "../runtime.js";
@@ -56,7 +56,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
     )
     .action(async (image: string, flags: PullFlags) => {
       const ctx = rt.context();
-      rt.announce(resolveClientName(image, ctx.settings).client);
+      rt.announce(registryClient(ctx, image).client);
       const threads = parseThreads(flags.threads);
       if (flags.sandbox !== undefined && flags.name !== undefined) {
         throw new SregistryError("--sandbox and --name cannot be used together");

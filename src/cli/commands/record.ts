@@ -1,6 +1,6 @@
 /** `sregistry record <image>`: manifests and config into the catalog, no layers. */
 import type { Command } from "commander";
-import { resolveClientName } from "../../config/backend.js";
+import { registryClient } from "../../api/backend.js";
 import { record } from "../../api/record.js";
 import { LEVELS } from "../../util/log.js";
 import { rowForJson } from "../rows.js";
@@ -18,7 +18,7 @@ export function registerRecord(program: Command, rt: CliRuntime): void {
       const ctx = rt.context();
       // With --json, stdout carries the JSON document only.
       if (options.json) rt.logger.level = Math.min(rt.logger.level, LEVELS.WARNING);
-      else rt.announce(resolveClientName(image, ctx.settings).client);
+      else rt.announce(registryClient(ctx, image).client);
       const result = await record(ctx, image, { insecure: Boolean(options.insecure) });
       if (options.json)
         rt.printJson({ created: result.created, uri: result.uri, row: rowForJson(result.row) });

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { rm } from "../../api/rm.js";
 import { resolveClientName } from "../../config/backend.js";
 import { rowForJson } from "../rows.js";
+import { SregistryError } from "../../util/errors.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerRm(program: Command, rt: CliRuntime): void {
@@ -20,16 +21,28 @@ function define(program: Command, rt: CliRuntime, name: string, description: str
     .description(description)
     .argument("<image>", "collection/name[:tag][@version]")
     .option("--json", "print what was removed as JSON")
-    .addHelpText("after", `\nExample:\n  sregistry ${name} vsoch/hello-world:latest`)
+    .addHelpText(
+      "after",
+      "\nExit status 1 when the image file was already gone (the row is removed all the same), as in\n" +
+        `sregistry-cli; 0 for a remote record.\n\nExample:\n  sregistry ${name} vsoch/hello-world:latest`,
+    )
     .action((image: string, options: { json?: boolean }) => {
       const ctx = rt.context();
       if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
       const removed = rm(ctx, image);
-      if (options.json) return rt.printJson({ ...removed, row: rowForJson(removed.row) });
-      // Like the original: the `get` line of what is removed, then notes.
-      if (removed.location !== null) rt.printValue(removed.location);
-      if (removed.fileMissing)
-        rt.logger.warning(`image file ${removed.row.image} does not exist on the file system!`);
-      if (removed.row.image === null) rt.logger.info(`[rm] ${removed.uri}`);
+      if (options.json) rt.printJson({ ...removed, row: rowForJson(removed.row) });
+      else {
+        // Like the original: the `get` line of what is removed, then notes.
+        if (removed.location !== null) rt.printValue(removed.location);
+        if (removed.fileMissing)
+          rt.logger.warning(`image file ${removed.row.image} does not exist on the file system!`);
+        if (removed.row.image === null) rt.logger.info(`[rm] ${removed.uri}`);
+      }
+      // The original exits 1 when the file was already gone; scripts use that to notice it.
+      if (removed.fileMissing) {
+        throw new SregistryError(`the image file of ${image} was already gone; its catalog row is removed`, {
+          code: "NO_FILE",
+        });
+      }
     });
 }
