@@ -105,16 +105,13 @@ describe("pull: catalog, storage and cache", () => {
 
   it("answers a re-pull of the unchanged tag from the catalog, without any blob request", async () => {
     const from = server.requests.length;
-    const started = performance.now();
     const result = await runCli(["pull", "docker://library/sample:1"], { env, baseDir: base });
-    const ms = performance.now() - started;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(successPath(result.stdout), firstPath);
     assert.match(result.stdout, /^\[container\]\[exists\] library\/sample:1@/m);
     assert.deepEqual(blobGets(server, from), []);
     const seen = server.requests.slice(from).map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(seen, ["GET /v2/library/sample/manifests/1"]);
-    assert.ok(ms < 4000, `re-pull took ${ms} ms (CLI start included)`);
     assert.equal((await rows(base)).length, 1);
   });
 
