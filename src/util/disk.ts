@@ -14,6 +14,8 @@
  *   { path: storageDir, bytes: estimatedSif, what: "SIF image" },
  * ]); // throws SregistryError NO_SPACE: "not enough free space in /home/u (layer cache, SIF image): need 1.2 GB, 800 MB free"
  * formatBytes(1_234_567_890); // "1.2 GB"
+ * // a write failed with ENOSPC: say which filesystem filled and how much was needed
+ * throw await noSpaceError("/home/u/.singularity/shub", "the image being built", 1.2e9, err);
  * ```
  */
 import { stat as fsStat, statfs as fsStatfs } from "node:fs/promises";
@@ -119,4 +121,48 @@ async function nearestExisting(path: string, probe: DiskProbe): Promise<string> 
       current = parent;
     }
   }
+}
+
+/** The mount point holding `path` (or its nearest existing parent): the top folder on its device. */
+export async function mountPointOf(path: string, probe: DiskProbe = {}): Promise<string> {
+  const statOf = probe.stat ?? fsStat;
+  let current = await nearestExisting(path, probe);
+  const { dev } = await statOf(current);
+  for (;;) {
+    const parent = dirname(current);
+    if (parent === current) return current;
+    const info = await statOf(parent).catch(() => undefined);
+    if (info === undefined || info.dev !== dev) return current;
+    current = parent;
+  }
+}
+
+/** True for a "disk full" failure: ENOSPC (or EDQUOT, a full quota) or our NO_SPACE. */
+export function isNoSpace(err: unknown): boolean {
+  return (
+    isErrnoCode(err, "ENOSPC") ||
+    isErrnoCode(err, "EDQUOT") ||
+    (err instanceof SregistryError && err.code === "NO_SPACE")
+  );
+}
+
+/**
+ * One clear error for a filesystem that filled while writing: which filesystem (its mount point),
+ * what was being written where, how much it needed and how much is free now.
+ */
+export async function noSpaceError(
+  path: string,
+  what: string,
+  neededBytes: number,
+  cause?: unknown,
+  probe: DiskProbe = {},
+): Promise<SregistryError> {
+  const mount = await mountPointOf(path, probe).catch(() => path);
+  const free = await freeBytes(path, probe).catch(() => undefined);
+  const freeText = free === undefined ? "" : `, ${formatBytes(free)} free now`;
+  return new SregistryError(
+    `no space left on the filesystem mounted at ${mount} while writing ${what} in ${path}: ` +
+      `it needs about ${formatBytes(neededBytes)}${freeText}; free some space or point it elsewhere`,
+    { code: "NO_SPACE", ...(cause !== undefined ? { cause } : {}) },
+  );
 }
