@@ -41,7 +41,7 @@ import type { RootAttributes } from "../build/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
-import { isNoSpace, noSpaceError, preflight } from "../util/disk.js";
+import { freeBytes, isNoSpace, noSpaceError, preflight } from "../util/disk.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { VERSION } from "../version.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
@@ -126,7 +126,10 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
       ? options.compression
       : parseCompression(options.compression ?? "gzip");
   const useCatalog = ctx.catalogEnabled && !options.noCache && options.sandbox === undefined;
-  if (options.sandbox === undefined) checkSquashfsOptions(squashfsOptions(compression));
+  // An explicit level needs a tool that takes one: say so now, not after the download. (Only
+  // then: probing the tools costs three process starts, too much for a re-pull answered at once.)
+  const explicitLevel = compression.level !== undefined || compression.hc === true;
+  if (options.sandbox === undefined && explicitLevel) checkSquashfsOptions(squashfsOptions(compression));
   await checkTargets(ctx, remote, options, useCatalog);
 
   emit({ type: "stage", stage: "resolve" });
@@ -436,14 +439,15 @@ async function placeNamed(job: Job, stored: string): Promise<string | undefined>
 async function explainFullDisk<T>(
   dir: string,
   what: string,
-  bytes: number,
+  estimated: number,
   work: () => Promise<T>,
 ): Promise<T> {
+  const freeBefore = await freeBytes(dir).catch(() => undefined);
   try {
     return await work();
   } catch (err) {
     if (!isNoSpace(err)) throw err;
-    throw await noSpaceError(dir, what, bytes, err);
+    throw await noSpaceError(dir, what, { estimated, freeBefore }, err);
   }
 }
 
@@ -463,7 +467,12 @@ async function checkSpace(
   job.outputBytes = Math.ceil(output);
   await preflight([
     { path: store.root, bytes: toDownload, what: "layer cache" },
-    { path: outDir, bytes: Math.ceil(output), what: job.options.sandbox ? "sandbox" : "image being built" },
+    // Named by the user's folder (storage), not our build directory inside it: same filesystem.
+    {
+      path: job.useCatalog ? job.ctx.settings.storageDir : outDir,
+      bytes: Math.ceil(output),
+      what: job.options.sandbox ? "sandbox" : "image being built",
+    },
   ]);
   return toDownload;
 }

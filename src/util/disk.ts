@@ -15,7 +15,7 @@
  * ]); // throws SregistryError NO_SPACE: "not enough free space in /home/u (layer cache, SIF image): need 1.2 GB, 800 MB free"
  * formatBytes(1_234_567_890); // "1.2 GB"
  * // a write failed with ENOSPC: say which filesystem filled and how much was needed
- * throw await noSpaceError("/home/u/.singularity/shub", "the image being built", 1.2e9, err);
+ * throw await noSpaceError(buildDir, "the image being built", { estimated: 1.2e9, freeBefore: 8e8 }, err);
  * ```
  */
 import { stat as fsStat, statfs as fsStatfs } from "node:fs/promises";
@@ -148,21 +148,24 @@ export function isNoSpace(err: unknown): boolean {
 
 /**
  * One clear error for a filesystem that filled while writing: which filesystem (its mount point),
- * what was being written where, how much it needed and how much is free now.
+ * what was being written where, and how much it needed: more than was free when the write began
+ * (`freeBefore`), against the estimate the preflight used.
  */
 export async function noSpaceError(
   path: string,
   what: string,
-  neededBytes: number,
+  needed: { estimated: number; freeBefore?: number | undefined },
   cause?: unknown,
   probe: DiskProbe = {},
 ): Promise<SregistryError> {
   const mount = await mountPointOf(path, probe).catch(() => path);
-  const free = await freeBytes(path, probe).catch(() => undefined);
-  const freeText = free === undefined ? "" : `, ${formatBytes(free)} free now`;
+  const amount =
+    needed.freeBefore === undefined
+      ? `about ${formatBytes(needed.estimated)}`
+      : `more than the ${formatBytes(needed.freeBefore)} free when it began (estimated ${formatBytes(needed.estimated)})`;
   return new SregistryError(
     `no space left on the filesystem mounted at ${mount} while writing ${what} in ${path}: ` +
-      `it needs about ${formatBytes(neededBytes)}${freeText}; free some space or point it elsewhere`,
+      `it needed ${amount}; free some space there or use another place`,
     { code: "NO_SPACE", ...(cause !== undefined ? { cause } : {}) },
   );
 }
