@@ -412,10 +412,9 @@ async function checkTargets(
     return;
   }
   if (!useCatalog) {
-    await checkOutputFile(
-      noCacheTarget(remote, options),
-      options.name === undefined ? "the output file" : "--name",
-    );
+    const names = catalogNames(remote.reference);
+    const given = options.name ?? `${names.name}:${names.tag}.sif`; // as the user wrote it
+    await checkOutputFile(given, options.name === undefined ? "the output file" : "--name");
     return;
   }
   await checkWritableDir(settings.storageDir, "the image storage (SREGISTRY_STORAGE)");

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
@@ -36,6 +36,16 @@ function builds(stdout: string): number {
 async function squashfsTools(marker: string): Promise<string[]> {
   const ps = await run("ps", ["-eo", "pid,args"]);
   return ps.stdout.split("\n").filter((l) => /sqfstar|mksquashfs|tar2sqfs/.test(l) && l.includes(marker));
+}
+
+/** Running (not a zombie waiting for its reaper): /proc/<pid>/stat's state field. */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
 }
 
 function mountTmpfs(dir: string, options: string): boolean {
@@ -203,6 +213,7 @@ describe("pull: build stage and preflight", () => {
     mkdirSync(join(base, "tmp"), { recursive: true });
     const storage = join(base, "rootonly");
     mkdirSync(storage, { mode: 0o755 });
+    chmodSync(tmp.path, 0o711); // nobody must get through to its folder
     chmodSync(base, 0o755);
     for (const dir of [join(base, ".singularity"), join(base, "tmp")]) chownSync(dir, 65534, 65534);
     const fullEnv = {
@@ -291,13 +302,13 @@ describe("pull: build stage and preflight", () => {
       try {
         await cli.waitFor(/Building image/, 60_000);
         for (let i = 0; i < 300 && (await squashfsTools(buildDir)).length === 0; i++) await sleep(20);
-        assert.notDeepEqual(await squashfsTools(buildDir), [], "the tool is running");
-        cli.child.kill("SIGKILL");
-        await cli.done;
+        const pids = (await squashfsTools(buildDir)).map((line) => Number.parseInt(line.trim(), 10));
+        assert.notDeepEqual(pids, [], "the tool is running");
         const killedAt = performance.now();
-        while ((await squashfsTools(buildDir)).length > 0 && performance.now() - killedAt < 5000)
-          await sleep(20);
+        cli.child.kill("SIGKILL");
+        while (pids.some(isAlive) && performance.now() - killedAt < 5000) await sleep(5);
         lingered.push(Math.round(performance.now() - killedAt));
+        await cli.done;
       } finally {
         cli.child.kill("SIGKILL");
       }
