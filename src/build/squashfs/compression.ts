@@ -4,7 +4,9 @@
  *
  * Defaults are chosen for speed: gzip 6 (2.5× less CPU than the tools' gzip 9 for a 0.8 % larger
  * image) and zstd 3 (the squashfs tools default to zstd 15, which made `zstd` slower than gzip;
- * level 3 is zstd's own command-line default, about 5× faster than gzip 9 and smaller).
+ * level 3 is zstd's own command-line default). Measured with tar2sqfs 1.2 on a 113 MB tar of
+ * /usr/lib/python3 and /usr/share/doc, CPU seconds / image: zstd 15 15.5 s / 43.3 MB, zstd 3
+ * 0.46 s / 45.3 MB, gzip 6 2.6 s / 44.6 MB, gzip 9 3.1 s / 44.5 MB, lz4 hc 4.2 s / 46.3 MB.
  * The ranges are the tools' own: squashfs-tools-ng `tar2sqfs -c <algo> -X help` (gzip 1–9,
  * zstd 1–22, lz4 `hc`), and squashfs-tools 4.6 `-Xcompression-level` / `-Xhc`.
  *
