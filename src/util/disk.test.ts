@@ -158,7 +158,7 @@ describe("full disk during a write", () => {
     assert.equal(
       err.message,
       "no space left on the filesystem mounted at /data while writing the image being built in " +
-        "/data/shub/.sregistry-tmp: it needed more than the 800 MB free when it began (estimated 1.2 GB); " +
+        "/data/shub/.sregistry-tmp: it needs about 1.2 GB (800 MB were free when it began, 0 B now); " +
         "free some space there or use another place",
     );
     assert.equal(err.code, "NO_SPACE");

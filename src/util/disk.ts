@@ -148,8 +148,9 @@ export function isNoSpace(err: unknown): boolean {
 
 /**
  * One clear error for a filesystem that filled while writing: which filesystem (its mount point),
- * what was being written where, and how much it needed: more than was free when the write began
- * (`freeBefore`), against the estimate the preflight used.
+ * what was being written where, how much it needs (the estimate), and what was free when the
+ * write began (`freeBefore`) and is free now, so a user can tell a wrong estimate from a disk
+ * that something else filled meanwhile.
  */
 export async function noSpaceError(
   path: string,
@@ -159,13 +160,15 @@ export async function noSpaceError(
   probe: DiskProbe = {},
 ): Promise<SregistryError> {
   const mount = await mountPointOf(path, probe).catch(() => path);
-  const amount =
-    needed.freeBefore === undefined
-      ? `about ${formatBytes(needed.estimated)}`
-      : `more than the ${formatBytes(needed.freeBefore)} free when it began (estimated ${formatBytes(needed.estimated)})`;
+  const freeNow = await freeBytes(path, probe).catch(() => undefined);
+  const free = [
+    needed.freeBefore === undefined ? "" : `${formatBytes(needed.freeBefore)} were free when it began`,
+    freeNow === undefined ? "" : `${formatBytes(freeNow)} now`,
+  ].filter(Boolean);
   return new SregistryError(
     `no space left on the filesystem mounted at ${mount} while writing ${what} in ${path}: ` +
-      `it needed ${amount}; free some space there or use another place`,
+      `it needs about ${formatBytes(needed.estimated)}${free.length ? ` (${free.join(", ")})` : ""}; ` +
+      "free some space there or use another place",
     { code: "NO_SPACE", ...(cause !== undefined ? { cause } : {}) },
   );
 }

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
@@ -249,37 +249,39 @@ describe("pull: build stage and preflight", () => {
     "a disk that fills during the build is named with what was needed",
     { skip: !isRoot && "needs root to mount" },
     async (t) => {
-      // 80 files of the same random MiB, each shifted by a few bytes: ~1 MB as a zstd layer (its
-      // window sees the previous file), ~80 MB as a squashfs (random 128 KiB blocks, none equal).
-      // The preflight (estimated from the layer size) passes; the build fills the 72 MiB tmpfs.
       const storage = join(tmp.path, "fills");
-      if (!mountTmpfs(storage, "size=72m")) return t.skip("tmpfs could not be mounted here");
+      if (!mountTmpfs(storage, "size=128m")) return t.skip("tmpfs could not be mounted here");
       mounts.push(storage);
-      const chunk = randomBytes(1 << 20, "fill");
-      const entries = Array.from({ length: 80 }, (_, i) => ({
-        path: `f${i}.bin`,
-        content: Buffer.concat([Buffer.alloc(i + 1, i), chunk]),
-      }));
-      await pushImage(server, "library/fills:1", { compression: "zstd", layers: [{ entries }] });
-      const result = await runCli(["pull", "docker://library/fills:1"], {
-        env: { ...env, SREGISTRY_STORAGE: storage },
-        baseDir: join(tmp.path, "fills-home"),
-        timeoutMs: 180_000,
-      });
-      assert.equal(result.code, 1, result.stderr);
-      const errors = errorLines(result.stderr);
-      assert.equal(errors.length, 1, result.stderr);
-      assert.match(
-        errors[0]!,
-        new RegExp(
-          `^ERROR no space left on the filesystem mounted at ${storage} while writing the image being built in ` +
-            `${storage}/\\.sregistry-tmp: it needed more than the .+ free when it began \\(estimated .+\\)`,
-        ),
+      // The preflight passes (25 MB image, 134 MB free); once the build runs, something else
+      // takes all the space, as another user's job would.
+      const cli = startCli(
+        ["pull", "--compression", "zstd:19", "docker://library/big:1"],
+        { ...env, SREGISTRY_STORAGE: storage },
+        join(tmp.path, "fills-home"),
       );
-      assert.deepEqual(
-        readdirSync(join(storage, ".sregistry-tmp")).filter((n) => !n.endsWith(".lock")),
-        [],
-      );
+      try {
+        await cli.waitFor(/Building image/, 120_000);
+        const { bavail, bsize } = statfsSync(storage);
+        const filler = spawnSync("fallocate", ["-l", String(bavail * bsize), join(storage, "filler")]);
+        assert.equal(filler.status, 0, String(filler.stderr));
+        const result = await cli.done;
+        assert.equal(result.code, 1, result.stderr);
+        const errors = errorLines(result.stderr);
+        assert.equal(errors.length, 1, result.stderr);
+        assert.match(
+          errors[0]!,
+          new RegExp(
+            `^ERROR no space left on the filesystem mounted at ${storage} while writing the image being built in ` +
+              `${storage}/\\.sregistry-tmp: it needs about \\d+ MB \\(\\d+ MB were free when it began, .+ now\\); `,
+          ),
+        );
+        assert.deepEqual(
+          readdirSync(join(storage, ".sregistry-tmp")).filter((n) => !n.endsWith(".lock")),
+          [],
+        );
+      } finally {
+        cli.child.kill("SIGKILL");
+      }
     },
   );
 
