@@ -57,7 +57,10 @@ import { checkOutputFile, checkPathLength, checkWritableDir, placeCopy } from ".
 import { buildDirectory, buildTempPath, removeStaleBuilds, removeTree } from "../pull/temp-files.js";
 
 export interface PullOptions {
-  /** Output file (the original's --name); with a catalog the image still moves into storage. */
+  /**
+   * Output file (the original's --name). With a catalog the image is stored as usual and this file
+   * becomes a hard link to (or a copy of) the stored SIF, also when the pull reused it.
+   */
   name?: string;
   /** Write a plain directory here instead of a SIF (no catalog row). */
   sandbox?: string;
