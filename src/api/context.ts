@@ -16,6 +16,7 @@ import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
 import { loadSettings } from "../config/settings.js";
 import type { Settings } from "../config/types.js";
+import { buildDirectory, removeStaleBuildsSync } from "../pull/temp-files.js";
 import { SregistryError } from "../util/errors.js";
 import { Logger, silentLogger } from "../util/log.js";
 
@@ -39,6 +40,8 @@ export class Context {
     this.env = options.env ?? process.env;
     this.logger = options.logger ?? silentLogger;
     this.settings = loadSettings(this.env, options.home === undefined ? {} : { home: options.home });
+    // Whatever command runs next removes what a killed pull left in the build directory.
+    removeStaleBuildsSync(buildDirectory(this.settings.storageDir));
   }
 
   /** The secrets file as read at first use (missing file = `{}`). */

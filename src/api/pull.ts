@@ -6,10 +6,18 @@
  * (parallel, verified, resumable, shared cache), build (flatten → squashfs → SIF, no rootfs on
  * disk; or a sandbox directory), store (sha256 of the SIF = version, atomic rename, catalog row).
  *
- * Nothing is visible before it is complete: the SIF is built under a hidden temporary name next to
- * its final place (removed on failure or abort, and by the next pull if the process was killed),
- * blobs appear in the cache only once verified, the catalog row is written last. `signal` aborts
- * at any point before the store stage; the store stage itself is short and runs to the end.
+ * Before any request: the compression value and the tools, every place the pull will write (writable,
+ * not a directory where a file goes, names within NAME_MAX/PATH_MAX), so a bad target fails at once.
+ *
+ * Nothing is visible before it is complete: the SIF is built in the storage's build directory
+ * `<storage>/.sregistry-tmp/` (removed on failure or abort; what a killed pull left there is removed
+ * by the next command), blobs appear in the cache only once verified, the catalog row is written
+ * last. `signal` aborts at any point before the store stage; the store stage itself is short.
+ *
+ * One build per image at a time: a pull holds a lock per build key (`<build dir>/build-<key>.lock`,
+ * across processes) from the resolve to the catalog row; a second pull of the same image waits for
+ * it and then answers from the row the first wrote (with `--force` it builds again, after it).
+ * With the catalog, `--name <file>` also gets the stored SIF there (a hard link, or a copy).
  *
  * Sandboxes (`sandbox: dir`) get no catalog row: they are not files the catalog can hash, move or
  * remove, and the original never recorded one either.
@@ -25,13 +33,15 @@ import { dirname, join, resolve } from "node:path";
 import { BlobStore } from "../cache/blob-store.js";
 import type { ContainerRow } from "../catalog/catalog.js";
 import { placeFile, sha256File, storagePath } from "../catalog/storage.js";
-import type { Compression } from "../build/squashfs/args.js";
+import { checkSquashfsOptions } from "../build/squashfs/builder.js";
+import { compressionKey, parseCompression, type CompressionSpec } from "../build/squashfs/compression.js";
+import { acquireLock, type HeldLock } from "../cache/lock.js";
 import { singularityOverlay } from "../build/singularity/overlay.js";
 import type { RootAttributes } from "../build/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
-import { preflight } from "../util/disk.js";
+import { freeBytes, isNoSpace, noSpaceError, preflight } from "../util/disk.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { VERSION } from "../version.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
@@ -43,10 +53,14 @@ import type { PullEventListener, PullStage } from "../pull/events.js";
 import { flattenInto } from "../pull/flatten-stream.js";
 import { findReusable, pullKey } from "../pull/reuse.js";
 import { extractTar } from "../pull/sandbox.js";
-import { buildTempPath, removeStaleBuilds, removeTree } from "../pull/temp-files.js";
+import { checkOutputFile, checkPathLength, checkWritableDir, placeCopy } from "../pull/output-paths.js";
+import { buildDirectory, buildTempPath, removeStaleBuilds, removeTree } from "../pull/temp-files.js";
 
 export interface PullOptions {
-  /** Output file (the original's --name); with a catalog the image still moves into storage. */
+  /**
+   * Output file (the original's --name). With a catalog the image is stored as usual and this file
+   * becomes a hard link to (or a copy of) the stored SIF, also when the pull reused it.
+   */
   name?: string;
   /** Write a plain directory here instead of a SIF (no catalog row). */
   sandbox?: string;
@@ -54,7 +68,11 @@ export interface PullOptions {
   force?: boolean;
   /** No catalog row; the file stays where it was built (the original's --no-cache). */
   noCache?: boolean;
-  compression?: Compression;
+  /**
+   * `gzip` (default), `zstd`, `lz4`, optionally with a level: `gzip:9`, `zstd:19`, `lz4:hc`
+   * (see build/squashfs/compression.ts); the defaults are gzip 6 and zstd 3.
+   */
+  compression?: string | CompressionSpec;
   /** Parallel downloads; default SREGISTRY_PYTHON_THREADS. */
   threads?: number;
   allowForeignLayers?: boolean;
@@ -74,6 +92,8 @@ export interface PullResult {
   reused: boolean;
   /** The catalog row, when the catalog is in use. */
   row?: ContainerRow;
+  /** With the catalog and `name`: the file made there (a hard link to, or a copy of, `path`). */
+  named?: string;
   /** True when the catalog row was inserted (false: an existing row was updated or reused). */
   created: boolean;
   seconds: Record<PullStage, number>;
@@ -84,8 +104,10 @@ interface Job {
   remote: Remote;
   options: PullOptions;
   useCatalog: boolean;
-  compression: Compression;
+  compression: CompressionSpec;
   key: string;
+  /** Estimated size of the output, for a full-disk message. */
+  outputBytes: number;
   emit: PullEventListener;
   timer: ReturnType<typeof stageTimer>;
 }
@@ -104,8 +126,16 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
   const signal = options.signal;
   const timer = stageTimer();
   const ref = remote.reference;
-  const compression = options.compression ?? "gzip";
+  const compression =
+    typeof options.compression === "object"
+      ? options.compression
+      : parseCompression(options.compression ?? "gzip");
   const useCatalog = ctx.catalogEnabled && !options.noCache && options.sandbox === undefined;
+  // An explicit level needs a tool that takes one: say so now, not after the download. (Only
+  // then: probing the tools costs three process starts, too much for a re-pull answered at once.)
+  const explicitLevel = compression.level !== undefined || compression.hc === true;
+  if (options.sandbox === undefined && explicitLevel) checkSquashfsOptions(squashfsOptions(compression));
+  await checkTargets(ctx, remote, options, useCatalog);
 
   emit({ type: "stage", stage: "resolve" });
   const topDigest =
@@ -119,24 +149,66 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     emit,
     timer,
     key: keyFor(ctx, remote, compression, topDigest),
+    outputBytes: 0,
   };
-  if (useCatalog && !options.force) {
-    const existing = findReusable(ctx.catalog(), catalogNames(ref), job.key);
-    if (existing?.image) {
-      timer.end("resolve");
-      const uri = existing.uri ?? formatCatalogUri({ ...catalogNames(ref), version: existing.version ?? "" });
-      emit({ type: "reused", path: existing.image, uri });
-      return {
-        path: existing.image,
-        uri,
-        version: existing.version ?? "",
-        reused: true,
-        row: existing,
-        created: false,
-        seconds: timer.seconds,
-      };
-    }
+  if (!useCatalog) return resolveAndBuild(job, topDigest);
+  const early = options.force ? undefined : await reuseExisting(job);
+  if (early) return early;
+  const lock = await lockBuild(job);
+  try {
+    // The pull we waited for (or one that ended just before we looked) may have built it.
+    const late = options.force ? undefined : await reuseExisting(job);
+    return late ?? (await resolveAndBuild(job, topDigest));
+  } finally {
+    await lock?.release();
   }
+}
+
+/** The answer from the catalog when an earlier pull built this image with the same options. */
+async function reuseExisting(job: Job): Promise<PullResult | undefined> {
+  const names = catalogNames(job.remote.reference);
+  const existing = findReusable(job.ctx.catalog(), names, job.key);
+  if (!existing?.image) return undefined;
+  job.timer.end("resolve");
+  const uri = existing.uri ?? formatCatalogUri({ ...names, version: existing.version ?? "" });
+  const named = await placeNamed(job, existing.image);
+  job.emit({ type: "reused", path: existing.image, uri });
+  return {
+    path: existing.image,
+    uri,
+    version: existing.version ?? "",
+    reused: true,
+    row: existing,
+    created: false,
+    seconds: job.timer.seconds,
+    ...(named ? { named } : {}),
+  };
+}
+
+/**
+ * Takes the lock of this build key, waiting while another process builds the same image; returns
+ * undefined when that build finished meanwhile (unless `--force`, which waits for the lock).
+ */
+async function lockBuild(job: Job): Promise<HeldLock | undefined> {
+  const dir = buildDirectory(job.ctx.settings.storageDir);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `build-${job.key}.lock`);
+  let told = false;
+  const names = catalogNames(job.remote.reference);
+  return acquireLock(path, {
+    ...withSignal(job.options.signal),
+    isDone: async () => {
+      if (!told) job.ctx.logger.info("another sregistry process is pulling this image: waiting for it");
+      told = true;
+      return !job.options.force && findReusable(job.ctx.catalog(), names, job.key) !== undefined;
+    },
+  });
+}
+
+async function resolveAndBuild(job: Job, topDigest: string): Promise<PullResult> {
+  const { ctx, remote, options, timer, compression } = job;
+  const ref = remote.reference;
+  const signal = options.signal;
   const resolved = await remote.registry.resolveImage(
     ref.repository,
     ref.digest ?? ref.tag,
@@ -174,20 +246,24 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
   const outDir = outputDir(job);
   await mkdir(outDir, { recursive: true });
   await removeStaleBuilds(outDir);
-  await checkSpace(job, store, outDir, resolved, cached);
+  // Builds before the build directory existed left theirs in the storage root.
+  if (job.useCatalog) await removeStaleBuilds(job.ctx.settings.storageDir);
+  const toDownload = await checkSpace(job, store, outDir, resolved, cached);
 
   emit({ type: "stage", stage: "download" });
-  await downloadLayers({
-    store,
-    remote: job.remote,
-    layers: resolved.layers,
-    threads: options.threads ?? job.ctx.settings.threads,
-    allowForeign: options.allowForeignLayers ?? false,
-    emit,
-    logger: job.ctx.logger,
-    httpsNoVerify: job.ctx.settings.httpsNoVerify,
-    ...(signal ? { signal } : {}),
-  });
+  await explainFullDisk(store.root, "the layers being downloaded", toDownload, () =>
+    downloadLayers({
+      store,
+      remote: job.remote,
+      layers: resolved.layers,
+      threads: options.threads ?? job.ctx.settings.threads,
+      allowForeign: options.allowForeignLayers ?? false,
+      emit,
+      logger: job.ctx.logger,
+      httpsNoVerify: job.ctx.settings.httpsNoVerify,
+      ...(signal ? { signal } : {}),
+    }),
+  );
   timer.end("download");
 
   emit({ type: "stage", stage: "build" });
@@ -196,25 +272,31 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
     mediaType: l.mediaType,
     path: store.path(l.digest),
   }));
-  if (options.sandbox !== undefined) return buildSandbox(job, resolved, stored, outDir);
+  if (options.sandbox !== undefined) {
+    return explainFullDisk(outDir, "the sandbox", job.outputBytes, () =>
+      buildSandbox(job, resolved, stored, outDir),
+    );
+  }
   const tmpPath = buildTempPath(outDir, ".sif");
   try {
-    await assembleSif({
-      layers: stored,
-      config: resolved.config,
-      reference: formatReference(job.remote.reference),
-      manifestDigest: resolved.manifest.digest,
-      platform: resolved.platform,
-      preferCmd: job.ctx.settings.dockerCmd,
-      compression: job.compression,
-      out: tmpPath,
-      logger: job.ctx.logger,
-      buildKey: job.key,
-      allowForeign: options.allowForeignLayers ?? false,
-      inflateLimit: job.ctx.settings.inflateLimit,
-      onBytes: (bytes) => emit({ type: "build-progress", bytes }),
-      ...(signal ? { signal } : {}),
-    });
+    await explainFullDisk(outDir, "the image being built", job.outputBytes, () =>
+      assembleSif({
+        layers: stored,
+        config: resolved.config,
+        reference: formatReference(job.remote.reference),
+        manifestDigest: resolved.manifest.digest,
+        platform: resolved.platform,
+        preferCmd: job.ctx.settings.dockerCmd,
+        compression: job.compression,
+        out: tmpPath,
+        logger: job.ctx.logger,
+        buildKey: job.key,
+        allowForeign: options.allowForeignLayers ?? false,
+        inflateLimit: job.ctx.settings.inflateLimit,
+        onBytes: (bytes) => emit({ type: "build-progress", bytes }),
+        ...(signal ? { signal } : {}),
+      }),
+    );
     timer.end("build");
     emit({ type: "stage", stage: "store" });
     const result = await storeResult(job, resolved, tmpPath);
@@ -301,11 +383,79 @@ async function applyRootAttributes(dir: string, root: RootAttributes): Promise<v
   await utimes(dir, root.mtime, root.mtime);
 }
 
-/** Where the output is built: next to its final place, so the last step is a rename. */
+/**
+ * Where the output is built: on the filesystem of its final place, so the last step is a rename;
+ * for storage, its one build directory.
+ */
 function outputDir(job: Job): string {
   if (job.options.sandbox !== undefined) return dirname(resolve(job.options.sandbox));
-  if (job.useCatalog) return job.ctx.settings.storageDir;
-  return job.options.name ? dirname(resolve(job.options.name)) : process.cwd();
+  if (job.useCatalog) return buildDirectory(job.ctx.settings.storageDir);
+  return dirname(noCacheTarget(job.remote, job.options));
+}
+
+/** The file a pull without the catalog writes: `--name`, or `<name>:<tag>.sif` here. */
+function noCacheTarget(remote: Remote, options: PullOptions): string {
+  const names = catalogNames(remote.reference);
+  return resolve(options.name ?? `${names.name}:${names.tag}.sif`);
+}
+
+/**
+ * Every place the pull will write, checked before any request: writable, a file name where a file
+ * goes, names and paths within the filesystem's limits. Errors name the user's path.
+ */
+async function checkTargets(
+  ctx: Context,
+  remote: Remote,
+  options: PullOptions,
+  useCatalog: boolean,
+): Promise<void> {
+  const settings = ctx.settings;
+  const cache = settings.disableCache ? settings.tmpDir : join(settings.cacheDir, "sregistry", "blobs");
+  await checkWritableDir(cache, "the layer cache");
+  if (options.sandbox !== undefined) {
+    const target = resolve(options.sandbox);
+    checkPathLength(target, `--sandbox ${options.sandbox}`);
+    await checkSandboxTarget(target);
+    await checkWritableDir(dirname(target), `--sandbox ${options.sandbox}`);
+    return;
+  }
+  if (!useCatalog) {
+    const names = catalogNames(remote.reference);
+    const given = options.name ?? `${names.name}:${names.tag}.sif`; // as the user wrote it
+    await checkOutputFile(given, options.name === undefined ? "the output file" : "--name");
+    return;
+  }
+  await checkWritableDir(settings.storageDir, "the image storage (SREGISTRY_STORAGE)");
+  const names = catalogNames(remote.reference);
+  const version = remote.reference.digest ?? "0".repeat(64); // a sha256 is what a pull stores
+  checkPathLength(storagePath(settings.storageDir, { ...names, version }), "the image's storage path");
+  if (options.name !== undefined) await checkOutputFile(options.name, "--name");
+}
+
+/** With the catalog, `--name` gets the stored image too; returns the file made. */
+async function placeNamed(job: Job, stored: string): Promise<string | undefined> {
+  if (!job.useCatalog || job.options.name === undefined) return undefined;
+  const target = resolve(job.options.name);
+  const size = (await stat(stored)).size;
+  await explainFullDisk(dirname(target), `--name ${job.options.name}`, size, () => placeCopy(stored, target));
+  job.ctx.logger.debug(`[name] ${target} is a link to or copy of ${stored}`);
+  return target;
+}
+
+/** Runs `work`; a full disk becomes one error naming the filesystem, the place and the size needed. */
+async function explainFullDisk<T>(
+  dir: string,
+  what: string,
+  estimated: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const freeBefore = await freeBytes(dir).catch(() => undefined);
+  try {
+    return await work();
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+    throw await noSpaceError(dir, what, { estimated, freeBefore }, err);
+  }
 }
 
 async function checkSpace(
@@ -314,24 +464,38 @@ async function checkSpace(
   outDir: string,
   image: ResolvedImage,
   cached: boolean[],
-): Promise<void> {
+): Promise<number> {
   const layers = uniqueLayers(image.layers);
   const toDownload = layers.reduce((sum, l, i) => sum + (cached[i] || l.size < 0 ? 0 : l.size), 0);
   const total = layers.reduce((sum, l) => sum + Math.max(0, l.size), 0);
   // A gzip squashfs of the flattened tree is about the size of the compressed layers (allow 25 %
   // more); a sandbox is the uncompressed tree, typically 2-3 times the compressed layers.
   const output = job.options.sandbox !== undefined ? total * 3 : total * 1.25;
+  job.outputBytes = Math.ceil(output);
   await preflight([
     { path: store.root, bytes: toDownload, what: "layer cache" },
-    { path: outDir, bytes: Math.ceil(output), what: job.options.sandbox ? "sandbox" : "image being built" },
+    // Named by the user's folder (storage), not our build directory inside it: same filesystem.
+    {
+      path: job.useCatalog ? job.ctx.settings.storageDir : outDir,
+      bytes: Math.ceil(output),
+      what: job.options.sandbox ? "sandbox" : "image being built",
+    },
   ]);
+  return toDownload;
 }
 
 async function storeResult(
   job: Job,
   resolved: ResolvedImage,
   tmpPath: string,
-): Promise<{ path: string; uri: string; version: string; row?: ContainerRow; created: boolean }> {
+): Promise<{
+  path: string;
+  uri: string;
+  version: string;
+  row?: ContainerRow;
+  created: boolean;
+  named?: string;
+}> {
   const { ctx, remote } = job;
   const ref = remote.reference;
   const names = catalogNames(ref);
@@ -340,8 +504,10 @@ async function storeResult(
   job.options.signal?.throwIfAborted();
   const uri = formatCatalogUri({ ...names, version });
   if (!job.useCatalog) {
-    const target = resolve(job.options.name ?? `${names.name}:${names.tag}.sif`);
-    await placeFile(tmpPath, target, { copy: false });
+    const target = noCacheTarget(remote, job.options);
+    await explainFullDisk(dirname(target), target, (await stat(tmpPath)).size, () =>
+      placeFile(tmpPath, target, { copy: false }),
+    );
     return { path: target, uri, version, created: false };
   }
   const target = storagePath(ctx.settings.storageDir, { ...names, version });
@@ -357,17 +523,26 @@ async function storeResult(
     metrics,
   });
   ctx.logger.info(`[container][${created ? "new" : "update"}] ${uri}`);
-  return { path: target, uri, version, row, created };
+  const named = await placeNamed(job, target);
+  return { path: target, uri, version, row, created, ...(named ? { named } : {}) };
 }
 
-function keyFor(ctx: Context, remote: Remote, compression: Compression, topDigest: string): string {
+function keyFor(ctx: Context, remote: Remote, compression: CompressionSpec, topDigest: string): string {
   return pullKey({
     topDigest,
     platform: ctx.settings.platform,
     reference: formatReference(remote.reference),
-    compression,
+    compression: compressionKey(compression),
     preferCmd: ctx.settings.dockerCmd,
   });
+}
+
+function squashfsOptions(spec: CompressionSpec) {
+  return {
+    compression: spec.algorithm,
+    ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
+    ...(spec.hc ? { lz4hc: true } : {}),
+  };
 }
 
 function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {

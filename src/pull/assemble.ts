@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { buildSquashfs } from "../build/squashfs/builder.js";
 import type { Compression } from "../build/squashfs/args.js";
+import { compressionKey, type CompressionSpec } from "../build/squashfs/compression.js";
 import { createSif, sifPartitionOffset } from "../build/sif/writer.js";
 import { singularityMetadata } from "../build/singularity/metadata.js";
 import { singularityOverlay } from "../build/singularity/overlay.js";
@@ -28,7 +29,8 @@ export interface AssembleInput {
   manifestDigest: string;
   platform: Platform;
   preferCmd: boolean;
-  compression: Compression;
+  /** An algorithm (its default level) or a parsed `--compression` value. */
+  compression: Compression | CompressionSpec;
   /** Temp path of the SIF to write (same directory as its final place). */
   out: string;
   logger: Logger;
@@ -58,7 +60,15 @@ export function buildKey(
 ): string {
   const platform = [input.platform.os, input.platform.architecture, input.platform.variant ?? ""].join("/");
   return createHash("sha256")
-    .update([input.manifestDigest, platform, input.compression, String(input.preferCmd), VERSION].join("\n"))
+    .update(
+      [
+        input.manifestDigest,
+        platform,
+        compressionKey(specOf(input.compression)),
+        String(input.preferCmd),
+        VERSION,
+      ].join("\n"),
+    )
     .digest("hex");
 }
 
@@ -73,6 +83,7 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
     toolVersion: VERSION,
   };
   const meta = singularityMetadata(singularity);
+  const spec = specOf(input.compression);
   const flatten = {
     layers: input.layers,
     overlay: singularityOverlay(singularity),
@@ -91,7 +102,9 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
       tar,
       { path: input.out, offset: sifPartitionOffset(meta) },
       {
-        compression: input.compression,
+        compression: spec.algorithm,
+        ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
+        ...(spec.hc ? { lz4hc: true } : {}),
         mkfsTime: Math.floor(created.getTime() / 1000),
         root,
         logger: input.logger,
@@ -109,4 +122,8 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
     created,
   });
   return { squashfsBytes: squash.size, tool: squash.tool };
+}
+
+function specOf(compression: Compression | CompressionSpec): CompressionSpec {
+  return typeof compression === "string" ? { algorithm: compression } : compression;
 }

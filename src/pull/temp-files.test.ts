@@ -4,7 +4,13 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { buildTempPath, removeStaleBuilds, removeTree } from "./temp-files.js";
+import {
+  buildDirectory,
+  buildTempPath,
+  removeStaleBuilds,
+  removeStaleBuildsSync,
+  removeTree,
+} from "./temp-files.js";
 
 describe("build temporaries", () => {
   let dir: string;
@@ -43,5 +49,27 @@ describe("build temporaries", () => {
     await chmod(join(tree, "a"), 0o500);
     await removeTree(tree);
     assert.equal(existsSync(tree), false);
+  });
+});
+
+describe("build directory", () => {
+  it("is cleaned synchronously of dead processes' files only (any command does it at start)", async () => {
+    const storage = await mkdtemp(join(tmpdir(), "build-dir-test-"));
+    try {
+      const dir = buildDirectory(storage);
+      assert.equal(dir, join(storage, ".sregistry-tmp"));
+      await mkdir(dir);
+      const host = hostname().replace(/[^A-Za-z0-9.]/g, "_");
+      const dead = join(dir, `.sregistry-build-${host}-999999999-abcdef012345.sif`);
+      const deadTool = join(dir, `..sregistry-build-${host}-999999999-abcdef012345.sif.999999999.sqfs`);
+      const live = buildTempPath(dir, ".sif");
+      const lock = join(dir, `build-${"0".repeat(64)}.lock`);
+      for (const file of [dead, deadTool, live, lock]) await writeFile(file, "x");
+      assert.deepEqual(removeStaleBuildsSync(dir).sort(), [dead, deadTool].sort());
+      assert.deepEqual((await readdir(dir)).sort(), [basename(live), basename(lock)].sort());
+      assert.deepEqual(removeStaleBuildsSync(join(storage, "missing")), []);
+    } finally {
+      await rm(storage, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SregistryError } from "./errors.js";
-import { type DiskProbe, formatBytes, freeBytes, preflight, safetyMargin } from "./disk.js";
+import {
+  type DiskProbe,
+  formatBytes,
+  freeBytes,
+  isNoSpace,
+  mountPointOf,
+  noSpaceError,
+  preflight,
+  safetyMargin,
+} from "./disk.js";
 
 describe("formatBytes", () => {
   it("uses decimal units with one decimal below ten", () => {
@@ -113,5 +122,45 @@ describe("disk space", () => {
       preflight([{ path: dir, bytes: 1, what: "x" }], fakeDisk(10_000_000)),
       /need 67 MB, 10 MB free/,
     );
+  });
+});
+
+describe("full disk during a write", () => {
+  /** /data is its own filesystem (dev 2) under / (dev 1). */
+  const probe: DiskProbe = {
+    stat: async (path) => {
+      if (path === "/data/shub/.sregistry-tmp" || path === "/data/shub" || path === "/data") {
+        return { dev: 2, isDirectory: () => true };
+      }
+      if (path === "/") return { dev: 1, isDirectory: () => true };
+      throw Object.assign(new Error("ENOENT"), { code: "ENOENT" });
+    },
+    statfs: async () => ({ type: 0x01021994, bsize: 4096, bavail: 0 }),
+  };
+
+  it("finds the mount point of a path", async () => {
+    assert.equal(await mountPointOf("/data/shub/.sregistry-tmp/x.sif", probe), "/data");
+    assert.equal(await mountPointOf("/", probe), "/");
+  });
+
+  it("names the filesystem, the place and how much was needed", async () => {
+    const cause = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    assert.ok(isNoSpace(cause));
+    assert.ok(isNoSpace(new SregistryError("tar2sqfs failed", { code: "NO_SPACE" })));
+    assert.ok(!isNoSpace(new Error("other")));
+    const err = await noSpaceError(
+      "/data/shub/.sregistry-tmp",
+      "the image being built",
+      { estimated: 1_200_000_000, freeBefore: 800_000_000 },
+      cause,
+      probe,
+    );
+    assert.equal(
+      err.message,
+      "no space left on the filesystem mounted at /data while writing the image being built in " +
+        "/data/shub/.sregistry-tmp: it needs about 1.2 GB (800 MB were free when it began, 0 B now); " +
+        "free some space there or use another place",
+    );
+    assert.equal(err.code, "NO_SPACE");
   });
 });

@@ -14,6 +14,8 @@
  *   { path: storageDir, bytes: estimatedSif, what: "SIF image" },
  * ]); // throws SregistryError NO_SPACE: "not enough free space in /home/u (layer cache, SIF image): need 1.2 GB, 800 MB free"
  * formatBytes(1_234_567_890); // "1.2 GB"
+ * // a write failed with ENOSPC: say which filesystem filled and how much was needed
+ * throw await noSpaceError(buildDir, "the image being built", { estimated: 1.2e9, freeBefore: 8e8 }, err);
  * ```
  */
 import { stat as fsStat, statfs as fsStatfs } from "node:fs/promises";
@@ -119,4 +121,54 @@ async function nearestExisting(path: string, probe: DiskProbe): Promise<string> 
       current = parent;
     }
   }
+}
+
+/** The mount point holding `path` (or its nearest existing parent): the top folder on its device. */
+export async function mountPointOf(path: string, probe: DiskProbe = {}): Promise<string> {
+  const statOf = probe.stat ?? fsStat;
+  let current = await nearestExisting(path, probe);
+  const { dev } = await statOf(current);
+  for (;;) {
+    const parent = dirname(current);
+    if (parent === current) return current;
+    const info = await statOf(parent).catch(() => undefined);
+    if (info === undefined || info.dev !== dev) return current;
+    current = parent;
+  }
+}
+
+/** True for a "disk full" failure: ENOSPC (or EDQUOT, a full quota) or our NO_SPACE. */
+export function isNoSpace(err: unknown): boolean {
+  return (
+    isErrnoCode(err, "ENOSPC") ||
+    isErrnoCode(err, "EDQUOT") ||
+    (err instanceof SregistryError && err.code === "NO_SPACE")
+  );
+}
+
+/**
+ * One clear error for a filesystem that filled while writing: which filesystem (its mount point),
+ * what was being written where, how much it needs (the estimate), and what was free when the
+ * write began (`freeBefore`) and is free now, so a user can tell a wrong estimate from a disk
+ * that something else filled meanwhile.
+ */
+export async function noSpaceError(
+  path: string,
+  what: string,
+  needed: { estimated: number; freeBefore?: number | undefined },
+  cause?: unknown,
+  probe: DiskProbe = {},
+): Promise<SregistryError> {
+  const mount = await mountPointOf(path, probe).catch(() => path);
+  const freeNow = await freeBytes(path, probe).catch(() => undefined);
+  const free = [
+    needed.freeBefore === undefined ? "" : `${formatBytes(needed.freeBefore)} were free when it began`,
+    freeNow === undefined ? "" : `${formatBytes(freeNow)} now`,
+  ].filter(Boolean);
+  return new SregistryError(
+    `no space left on the filesystem mounted at ${mount} while writing ${what} in ${path}: ` +
+      `it needs about ${formatBytes(needed.estimated)}${free.length ? ` (${free.join(", ")})` : ""}; ` +
+      "free some space there or use another place",
+    { code: "NO_SPACE", ...(cause !== undefined ? { cause } : {}) },
+  );
 }

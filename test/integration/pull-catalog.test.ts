@@ -165,15 +165,32 @@ describe("pull: catalog, storage and cache", () => {
     }
   });
 
-  it("--name with the catalog still moves the image into storage", async () => {
+  it("--name with the catalog stores the image and gives --name the same SIF", async () => {
     const named = join(tmp.path, "named.sif");
     const result = await runCli(["pull", "--force", "--name", named, "docker://library/sample:1"], {
       env,
       baseDir: base,
     });
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(successPath(result.stdout), firstPath);
-    assert.equal(existsSync(named), false);
+    assert.equal(successPath(result.stdout), named);
+    assert.ok(existsSync(firstPath), "the stored image stays in storage");
+    assert.equal(await sha256(named), firstVersion);
+  });
+
+  it("--name ./my.sif of an up-to-date image makes ./my.sif from the stored one", async () => {
+    const cwd = join(tmp.path, "named-cwd");
+    await mkdir(cwd);
+    const from = server.requests.length;
+    const result = await runCli(["pull", "--name", "./my.sif", "docker://library/sample:1"], {
+      env,
+      baseDir: base,
+      cwd,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\[container\]\[exists\]/);
+    assert.equal(blobGets(server, from).length, 0, "answered from the catalog");
+    assert.equal(successPath(result.stdout), join(cwd, "my.sif"));
+    assert.equal(await sha256(join(cwd, "my.sif")), firstVersion);
   });
 
   it("--no-cache leaves the same SIF in the working directory and records nothing", async () => {

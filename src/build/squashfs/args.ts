@@ -25,6 +25,8 @@ export interface ToolSettings {
   compression: Compression;
   /** Compression level (gzip 1–9, zstd 1–22); undefined keeps the tool's default. */
   level: number | undefined;
+  /** lz4's high-compression variant (`-Xhc` / `-X hc`). */
+  hc?: boolean;
   processors: number;
   blockSize: number;
   mkfsTime: number;
@@ -37,8 +39,14 @@ export const DEFAULT_ROOT: RootAttributes = { mode: 0o755, uid: 0, gid: 0, mtime
 
 function levelFlags(settings: ToolSettings): string[] {
   const { compression, level } = settings;
+  if (compression === "lz4" && settings.hc) return ["-Xhc"];
   if (level === undefined || (compression !== "gzip" && compression !== "zstd")) return [];
   return ["-Xcompression-level", String(level)];
+}
+
+/** Whether these settings need compressor options (which sqfstar 4.5.x cannot take). */
+export function needsCompressorOptions(settings: ToolSettings): boolean {
+  return levelFlags(settings).length > 0;
 }
 
 /**
@@ -76,6 +84,8 @@ export function tar2sqfsArgs(output: string, settings: ToolSettings): string[] {
   const { compression, level } = settings;
   if (level !== undefined && (compression === "gzip" || compression === "zstd")) {
     args.push("--comp-extra", `level=${level}`);
+  } else if (compression === "lz4" && settings.hc) {
+    args.push("--comp-extra", "hc");
   }
   args.push("--block-size", String(settings.blockSize), "--num-jobs", String(settings.processors));
   const root = settings.root;

@@ -31,8 +31,17 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { SregistryError } from "../../util/errors.js";
 import { silentLogger, type Logger } from "../../util/log.js";
 import type { RootAttributes } from "../flatten/types.js";
-import { DEFAULT_ROOT, sqfstarArgs, tar2sqfsArgs, type Compression, type ToolSettings } from "./args.js";
-import { detectSquashfsTools, versionAtLeast } from "./tools.js";
+import {
+  DEFAULT_ROOT,
+  needsCompressorOptions,
+  sqfstarArgs,
+  tar2sqfsArgs,
+  type Compression,
+  type ToolSettings,
+} from "./args.js";
+import { DEFAULT_LEVELS } from "./compression.js";
+import { freeBytes } from "../../util/disk.js";
+import { detectSquashfsTools, dieWithParent, versionAtLeast } from "./tools.js";
 
 export interface SquashfsOutput {
   path: string;
@@ -42,8 +51,13 @@ export interface SquashfsOutput {
 
 export interface SquashfsOptions {
   compression?: Compression;
-  /** gzip 1–9 / zstd 1–22; default gzip 6, zstd 15 (tool default). Ignored by sqfstar 4.5.x. */
+  /**
+   * gzip 1–9 / zstd 1–22; default gzip 6, zstd 3 (`DEFAULT_LEVELS`). sqfstar 4.5.x cannot set
+   * a level: it uses its own defaults (gzip 9, zstd 15), and refuses an explicit level here.
+   */
   compressionLevel?: number;
+  /** lz4 high compression (`lz4:hc`). */
+  lz4hc?: boolean;
   /** Compressor threads; default all cores. */
   processors?: number;
   /** Data block size in bytes (default 128 KiB). */
@@ -66,7 +80,7 @@ export interface SquashfsResult {
 }
 
 /** gzip level 6: 2.5x less CPU than level 9 for 0.8% larger images (measured, see above). */
-export const DEFAULT_GZIP_LEVEL = 6;
+export const DEFAULT_GZIP_LEVEL = DEFAULT_LEVELS.gzip!;
 const MAX_SAVED_PREFIX = 64 * 1024 * 1024;
 
 interface Tool {
@@ -75,6 +89,9 @@ interface Tool {
   env: NodeJS.ProcessEnv;
   /** Whether the tool can write at an offset itself. */
   offsets: boolean;
+  /** Whether it accepts a compression level or lz4 hc. */
+  compressorOptions: boolean;
+  version: string;
 }
 
 export async function buildSquashfs(
@@ -87,6 +104,11 @@ export async function buildSquashfs(
   const offset = output.offset ?? 0;
   const settings = toolSettings(options, 0);
   const tool = chooseTool(options.tool ?? "auto", settings.mkfsTime);
+  if (!tool.compressorOptions && needsCompressorOptions(settings)) {
+    const explicit = options.compressionLevel !== undefined || options.lz4hc === true;
+    if (explicit) throw noCompressorOptions(tool);
+    settings.level = undefined; // the old tool's own default level
+  }
   const direct = offset === 0 || (tool.offsets && offset <= MAX_SAVED_PREFIX);
   if (direct) settings.offset = offset;
   const target = direct
@@ -95,7 +117,9 @@ export async function buildSquashfs(
   const prefix = direct && offset > 0 ? await readPrefix(output.path, offset) : null;
   logger.debug(`${tool.name} ${tool.args(target, settings).join(" ")}`);
   try {
-    await runTool(tool, tool.args(target, settings), tar, options.signal);
+    await runTool(tool, tool.args(target, settings), tar, options.signal).catch(async (err: unknown) => {
+      throw await explainDiskFull(err, dirname(target));
+    });
     if (prefix !== null) await writePrefix(output.path, prefix);
     if (!direct) await copyAt(target, output.path, offset);
   } finally {
@@ -105,11 +129,24 @@ export async function buildSquashfs(
   return { size, tool: tool.name, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
+/**
+ * Throws, before any work, when no installed tool can honour the compression options (an explicit
+ * level with only sqfstar 4.5.x) or no tool is installed at all.
+ */
+export function checkSquashfsOptions(options: SquashfsOptions = {}): void {
+  const settings = toolSettings(options, 0);
+  const tool = chooseTool(options.tool ?? "auto", settings.mkfsTime);
+  const explicit = options.compressionLevel !== undefined || options.lz4hc === true;
+  if (explicit && !tool.compressorOptions && needsCompressorOptions(settings))
+    throw noCompressorOptions(tool);
+}
+
 function toolSettings(options: SquashfsOptions, offset: number): ToolSettings {
   const compression = options.compression ?? "gzip";
   return {
     compression,
-    level: options.compressionLevel ?? (compression === "gzip" ? DEFAULT_GZIP_LEVEL : undefined),
+    level: options.compressionLevel ?? DEFAULT_LEVELS[compression],
+    hc: options.lz4hc ?? false,
     processors: Math.max(1, options.processors ?? availableParallelism()),
     blockSize: options.blockSize ?? 128 * 1024,
     mkfsTime: options.mkfsTime ?? 0,
@@ -134,16 +171,27 @@ function chooseTool(wanted: "sqfstar" | "tar2sqfs" | "auto", mkfsTime: number): 
     args: (o, s) => sqfstarArgs(o, s, false, levels),
     env: quiet,
     offsets: true,
+    compressorOptions: levels,
+    version: tools.sqfstar?.version ?? "",
   };
   const mksquashfs: Tool = {
     name: "mksquashfs",
     args: (o, s) => sqfstarArgs(o, s, true),
     env: quiet,
     offsets: true,
+    compressorOptions: true,
+    version: tools.mksquashfsTar?.version ?? "",
   };
   // tar2sqfs only uses SOURCE_DATE_EPOCH for the superblock time (checked with 1.2.0).
   const tar2sqfsEnv = { ...process.env, SOURCE_DATE_EPOCH: String(mkfsTime) };
-  const tar2sqfs: Tool = { name: "tar2sqfs", args: tar2sqfsArgs, env: tar2sqfsEnv, offsets: false };
+  const tar2sqfs: Tool = {
+    name: "tar2sqfs",
+    args: tar2sqfsArgs,
+    env: tar2sqfsEnv,
+    offsets: false,
+    compressorOptions: true,
+    version: tools.tar2sqfs?.version ?? "",
+  };
   if (wanted !== "sqfstar" && tools.tar2sqfs) return tar2sqfs;
   if (wanted !== "tar2sqfs" && tools.mksquashfsTar) return mksquashfs;
   if (wanted !== "tar2sqfs" && tools.sqfstar) return sqfstar;
@@ -153,11 +201,34 @@ function chooseTool(wanted: "sqfstar" | "tar2sqfs" | "auto", mkfsTime: number): 
   });
 }
 
+/** Below this much free space after a failure, the tool most likely failed because the disk filled. */
+const FULL_DISK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The tools report a full disk in their own words (tar2sqfs 1.2: "f38: illegal oder of
+ * operations", sqfstar: "Write failed because No space left on device"): look at the disk instead.
+ */
+async function explainDiskFull(err: unknown, dir: string): Promise<unknown> {
+  if (!(err instanceof SregistryError) || err.code !== "SQUASHFS_FAILED") return err;
+  const free = await freeBytes(dir).catch(() => Infinity);
+  if (free >= FULL_DISK_BYTES && !/no space left/i.test(err.message)) return err;
+  return new SregistryError(`${err.message} (no space left on device)`, { code: "NO_SPACE", cause: err });
+}
+
+function noCompressorOptions(tool: Tool): SregistryError {
+  return new SregistryError(
+    `${tool.name} ${tool.version} cannot set a compression level or lz4 hc: ` +
+      "install squashfs-tools-ng (tar2sqfs) or squashfs-tools >= 4.6, or drop the level",
+    { code: "BAD_COMPRESSION" },
+  );
+}
+
 /** Runs the tool with the tar on stdin; rejects with its last stderr line on failure. */
 function runTool(tool: Tool, args: string[], tar: Readable, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
-    const child = spawn(tool.name, args, { stdio: ["pipe", "ignore", "pipe"], env: tool.env });
+    const [command, ...rest] = [...dieWithParent(), tool.name, ...args];
+    const child = spawn(command!, rest, { stdio: ["pipe", "ignore", "pipe"], env: tool.env });
     let stderr = "";
     let tarError: Error | null = null;
     const onAbort = (): void => {

@@ -63,3 +63,27 @@ export function detectSquashfsTools(refresh = false): SquashfsTools {
   cached = tools;
   return tools;
 }
+
+let deathSignalWrapper: string[] | null | undefined;
+
+/**
+ * A command prefix that makes the tool die with its parent: `setpriv --pdeathsig KILL --`
+ * (util-linux ≥ 2.33 sets prctl(PR_SET_PDEATHSIG), which survives the exec of the tool). Node
+ * cannot call prctl itself, and a closed stdin is not enough: a tool still compressing what it
+ * has read keeps running for seconds after a SIGKILLed parent. Empty when setpriv lacks it.
+ *
+ * @example
+ * ```ts
+ * spawn(...[...dieWithParent(), "tar2sqfs", ...args]);
+ * ```
+ */
+export function dieWithParent(): string[] {
+  if (deathSignalWrapper === undefined) {
+    const help = spawnSync("setpriv", ["--help"], { encoding: "utf8" });
+    deathSignalWrapper =
+      help.error === undefined && /--pdeathsig/.test(help.stdout ?? "")
+        ? ["setpriv", "--pdeathsig", "KILL", "--"]
+        : null;
+  }
+  return deathSignalWrapper ?? [];
+}

@@ -14,6 +14,7 @@
 import { Option, type Command } from "commander";
 import { pull, type PullResult } from "../../api/pull.js";
 import { registryClient } from "../../api/backend.js";
+import { parseCompression } from "../../build/squashfs/compression.js";
 import { SregistryError } from "../../util/errors.js";
 import { PullProgress } from "../progress.js";
 import type { CliRuntime } from "../runtime.js";
@@ -23,7 +24,7 @@ interface PullFlags {
   sandbox?: string;
   force?: boolean;
   cache?: boolean;
-  compression: "gzip" | "zstd" | "lz4";
+  compression: string;
   threads?: string;
   allowForeignLayers?: boolean;
   insecure?: boolean;
@@ -41,9 +42,10 @@ export function registerPull(program: Command, rt: CliRuntime): void {
     .option("-f, --force", "rebuild even if the same manifest was already pulled")
     .option("--no-cache", "do not add the image to storage and the catalog")
     .addOption(
-      new Option("--compression <algo>", "squashfs compression (gzip mounts everywhere)")
-        .choices(["gzip", "zstd", "lz4"])
-        .default("gzip"),
+      new Option(
+        "--compression <algo[:level]>",
+        "squashfs compression: gzip (mounts everywhere), zstd, lz4; levels gzip:1-9 (6), zstd:1-22 (3), lz4:hc",
+      ).default("gzip"),
     )
     .option("--threads <n>", "parallel layer downloads (default SREGISTRY_PYTHON_THREADS, 9)")
     .option("--allow-foreign-layers", "also fetch non-distributable layers")
@@ -58,6 +60,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
       const ctx = rt.context();
       rt.announce(registryClient(ctx, image).client);
       const threads = parseThreads(flags.threads);
+      const compression = parseCompression(flags.compression);
       if (flags.sandbox !== undefined && flags.name !== undefined) {
         throw new SregistryError("--sandbox and --name cannot be used together");
       }
@@ -71,7 +74,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
             ...(flags.sandbox !== undefined ? { sandbox: flags.sandbox } : {}),
             force: Boolean(flags.force),
             noCache: flags.cache === false,
-            compression: flags.compression,
+            compression,
             ...(threads ? { threads } : {}),
             allowForeignLayers: Boolean(flags.allowForeignLayers),
             insecure: Boolean(flags.insecure),
@@ -98,7 +101,8 @@ function parseThreads(text: string | undefined): number | undefined {
 function report(rt: CliRuntime, result: PullResult): void {
   const logger = rt.context().logger;
   if (result.reused) logger.info(`[container][exists] ${result.uri}`);
-  logger.info(`Success! ${result.path}`);
+  // With the catalog the image lives in storage; `--name` got a link or copy of it.
+  logger.info(`Success! ${result.named ?? result.path}`);
 }
 
 /**
