@@ -11,11 +11,14 @@
  * ```
  */
 import { backendSettings, persistBackendSecrets, resolveClientName } from "../config/backend.js";
+import { loadMirrorRules } from "../config/mirror-settings.js";
+import { matchRule } from "../config/registries-conf.js";
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
 import { chainKeychains, staticKeychain, type Keychain } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
+import { matchName, planMirrors, type MirrorPlan } from "../registry/mirrors.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
 
@@ -46,6 +49,11 @@ export function connectRemote(ctx: Context, image: string): Remote {
     httpsNoVerify: ctx.settings.httpsNoVerify,
     keychain: keychainFor(backend, reference, ctx.env),
     logger: ctx.logger,
+    // Mirror credentials come from Docker's config.json by the mirror's own host, never the backend's.
+    mirrors: {
+      plan: mirrorPlan(ctx, reference),
+      keychain: dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(ctx.env)),
+    },
   });
   const scheme = backend.insecure ? "http" : "https";
   return {
@@ -55,6 +63,17 @@ export function connectRemote(ctx: Context, image: string): Remote {
     registry,
     baseUrl: `${scheme}://${reference.registry}/${backend.apiVersion}`,
   };
+}
+
+/** Mirrors of the reference from registries.conf, daemon.json and SREGISTRY_MIRRORS (config/mirror-settings.ts). */
+function mirrorPlan(ctx: Context, reference: ImageReference): MirrorPlan {
+  const rule = matchRule(
+    loadMirrorRules(ctx.env, ctx.settings.home),
+    matchName(reference.registry, reference.repository),
+  );
+  return planMirrors(rule, reference.registry, reference.repository, {
+    byDigest: reference.digest !== undefined,
+  });
 }
 
 /** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */
