@@ -147,6 +147,8 @@ export interface MirrorOptions {
   userAgent?: string;
   retry?: Partial<RetryOptions>;
   now?: () => number;
+  /** Time a mirror has to send response headers; default MIRROR_HEADERS_TIMEOUT_MS. */
+  headersTimeoutMs?: number;
 }
 
 interface Stack {
@@ -217,7 +219,11 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
     if (!rewritten) return undefined;
     const host = mirror.endpoint.host;
     try {
-      const res = await withDeadline(mirror.transport, { ...req, url: rewritten }, MIRROR_HEADERS_TIMEOUT_MS);
+      const res = await withDeadline(
+        mirror.transport,
+        { ...req, url: rewritten },
+        options.headersTimeoutMs ?? MIRROR_HEADERS_TIMEOUT_MS,
+      );
       if (servable(res.status)) {
         logger.debug(`${what}: from mirror ${host} (HTTP ${res.status})`);
         return res;
@@ -227,7 +233,7 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
     } catch (err) {
       if (req.signal?.aborted) throw err;
       mirror.downUntil = now() + MIRROR_DOWN_MS;
-      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const why = (err as Error).message;
       logger.debug(`${what}: mirror ${host} failed (${why}), skipping it for ${MIRROR_DOWN_MS / 1000} s`);
     }
     return undefined;
