@@ -287,3 +287,27 @@ async function freeClosedPort(): Promise<number> {
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
 }
+
+test("a rewritten location replaces the origin, for tags too, with its own credentials", async () => {
+  const internal = await server(registry("bar/app"));
+  const before = origin.requests.length;
+  const plan = planMirrors(
+    rule(
+      `[[registry]]\nprefix = "${origin.host}/team"\nlocation = "${internal.host}/bar"\ninsecure = true\n`,
+    ),
+    origin.host,
+    "team/app",
+    { byDigest: false },
+  );
+  const c = client(plan);
+  try {
+    assert.deepEqual(await pullAll(c), layer);
+    await c.listTags("team/app").catch(() => undefined);
+  } finally {
+    c.close();
+  }
+  assert.equal(origin.requests.length, before, "the named registry is never contacted");
+  assert.ok(internal.requests.some((r) => r.url === "/v2/bar/app/manifests/1.0"));
+  assert.ok(internal.requests.some((r) => r.url.startsWith("/v2/bar/app/tags/list")));
+  for (const r of internal.requests) assert.equal(r.headers.authorization, undefined);
+});

@@ -177,6 +177,41 @@ describe("pull through a pull-through cache (distribution in proxy mode)", () =>
     for (const ms of lost) assert.ok(ms <= 5000, `falls back within 5 s: ${figures}`);
     for (const run of [refused, silent]) assert.ok(run.seconds - direct.seconds < 10, figures);
   });
+
+  it("refuses a broken configuration and a blocked name in one line, before any request", async () => {
+    const bad = join(tmp.path, "bad.conf");
+    await writeFile(
+      bad,
+      `[[registry]]\nprefix = "${origin.host}"\n[[registry.mirror]]\nlocation = "x"\npull-from-mirror = "maybe"\n`,
+    );
+    const blocked = join(tmp.path, "blocked.conf");
+    await writeFile(blocked, `[[registry]]\nprefix = "${origin.host}/nvidia"\nblocked = true\n`);
+    const from = origin.requests.length;
+    const cases: [Record<string, string>, RegExp][] = [
+      [
+        { CONTAINERS_REGISTRIES_CONF: bad },
+        /^ERROR registries configuration .*bad\.conf: .*pull-from-mirror must be all, digest-only or tag-only/,
+      ],
+      [
+        { CONTAINERS_REGISTRIES_CONF: blocked },
+        /^ERROR pulling .*\/nvidia\/app is blocked by .*blocked\.conf/,
+      ],
+      [
+        { SREGISTRY_MIRRORS: "nvcr.io" },
+        /^ERROR mirror configuration SREGISTRY_MIRRORS: "nvcr\.io" is not PREFIX=MIRROR/,
+      ],
+    ];
+    for (const [extra, message] of cases) {
+      const result = await runCli(["pull", "nvidia://app:1"], {
+        env: { ...env, ...extra },
+        baseDir: join(tmp.path, "erin"),
+      });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    }
+    assert.equal(origin.requests.length, from, "nothing was fetched");
+  });
 });
 
 /** Sum of the durations of the failed exchanges with `host` in a `--debug` log. */
