@@ -65,6 +65,8 @@ test("parses [[registry]] tables and their mirrors", () => {
   assert.equal(quay.location, undefined);
   assert.equal(quay.mirrors[0]!.pullFromMirror, "digest-only");
   assert.equal(corp.blocked, true);
+  const openshift = parseRegistriesConf('[[registry]]\nprefix = ""\nlocation = "docker.io/rocm"\n', "o.conf");
+  assert.equal(openshift[0]!.prefix, "docker.io/rocm", "an empty prefix is the location");
   assert.equal(hub.location, "hub-mirror.site/library");
   assert.equal(hub.insecure, true);
 });

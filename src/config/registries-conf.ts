@@ -88,7 +88,8 @@ export function parseRegistriesConf(text: string, source: string): RegistryRule[
 function parseTable(table: unknown, where: string, source: string): RegistryRule {
   if (!isTable(table)) throw configError(where, "not a table");
   const location = optionalString(table, "location", where);
-  const prefix = optionalString(table, "prefix", where) ?? location;
+  // An empty prefix defaults to the location too (OpenShift writes `prefix = ""`).
+  const prefix = optionalString(table, "prefix", where) || location;
   if (prefix === undefined || prefix === "") throw configError(where, "needs a `prefix` or a `location`");
   const wildcard = prefix.startsWith("*");
   if (wildcard && !WILDCARD.test(prefix)) throw configError(where, `invalid wildcard prefix "${prefix}"`);
