@@ -2,6 +2,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type http from "node:http";
 import { createServer } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BlobStore } from "../cache/blob-store.js";
 import { parseRegistriesConf, type RegistryRule } from "../config/registries-conf.js";
 import { digestOf } from "../reference/digest.js";
 import { Logger, LEVELS } from "../util/log.js";
@@ -266,6 +270,32 @@ test("what a mirror serves is verified like the origin's: a forged manifest fail
     );
   } finally {
     c.close();
+  }
+});
+
+test("a blob a mirror forges is refused by the blob cache and never stored", async () => {
+  const forged = Buffer.alloc(layer.length, 0x41);
+  const liar = await server((req, res) => {
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    res.end(forged);
+  });
+  const dir = await mkdtemp(join(tmpdir(), "mirror-blobs-"));
+  const store = new BlobStore(dir);
+  const c = client(mirrorsPlan(liar.host));
+  try {
+    const opener = async (offset: number) => {
+      const opened = await c.openBlob("team/app", digestOf(layer), { offset });
+      return { body: opened.body, offset: opened.status === 206 ? offset : 0 };
+    };
+    await assert.rejects(
+      store.ensure({ digest: digestOf(layer), size: layer.length }, opener, { source: "mirror test" }),
+      (err: Error & { code?: string }) => err.code === "DIGEST_MISMATCH",
+    );
+    assert.equal(await store.has(digestOf(layer)), false);
+  } finally {
+    c.close();
+    await store.dispose();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
