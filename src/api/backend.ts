@@ -18,6 +18,7 @@ import { parseImageReference, type ImageReference } from "../reference/image-ref
 import { RegistryClient } from "../registry/client.js";
 import { chainKeychains, staticKeychain, type Keychain } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
+import { mirrorKeychain } from "../registry/mirror-credentials.js";
 import { matchName, planMirrors, type MirrorPlan } from "../registry/mirrors.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
@@ -49,10 +50,14 @@ export function connectRemote(ctx: Context, image: string): Remote {
     httpsNoVerify: ctx.settings.httpsNoVerify,
     keychain: keychainFor(backend, reference, ctx.env),
     logger: ctx.logger,
-    // Mirror credentials come from Docker's config.json by the mirror's own host, never the backend's.
+    // Mirror credentials are looked up by the mirror's own host, never taken from the backend.
     mirrors: {
       plan: mirrorPlan(ctx, reference),
-      keychain: dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(ctx.env)),
+      keychain: mirrorKeychain(
+        ctx.env,
+        ctx.settings.home,
+        backend.dockerConfigPath ?? defaultDockerConfigPath(ctx.env),
+      ),
     },
   });
   const scheme = backend.insecure ? "http" : "https";
