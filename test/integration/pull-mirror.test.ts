@@ -6,7 +6,8 @@
  * - Two users (separate HOME, cache and catalog) pull the same image through the mirror: the
  *   origin serves each blob once (counted at the origin's logging front), the SIFs are identical,
  *   `--debug` names the mirror, and the NGC API key and the origin's tokens never reach the mirror
- *   (every Authorization header the mirror's front saw is checked).
+ *   (every Authorization header the mirror's front saw is checked); a mirror that requires a login
+ *   gets the credentials stored for its host in Docker's config.json, and only those.
  * - With the mirror stopped (connection refused) and with a mirror that accepts connections but
  *   never answers, pulls fall back to the origin: the time spent on the dead mirror (the failed
  *   exchanges' durations in the `--debug` log) is at most 5 s; the figures are printed.
@@ -20,7 +21,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -144,6 +145,39 @@ describe("pull through a pull-through cache (distribution in proxy mode)", () =>
     for (const r of mirrorRequests) {
       assert.ok(!JSON.stringify(r).includes(origin.password!));
       assert.ok(!JSON.stringify(r).includes(key));
+    }
+  });
+
+  it("sends a mirror the credentials stored for it, and nothing of the origin's", async () => {
+    const guarded = await startRegistry({
+      auth: "basic",
+      proxy: { remoteUrl: origin.url, username: origin.username, password: origin.password },
+    });
+    try {
+      const conf = join(tmp.path, "guarded.conf");
+      await writeFile(
+        conf,
+        `[[registry]]\nprefix = "${origin.host}"\n[[registry.mirror]]\nlocation = "${guarded.host}"\ninsecure = true\n`,
+      );
+      const dockerDir = join(tmp.path, "docker-frank");
+      await mkdir(dockerDir, { recursive: true });
+      const basic = Buffer.from(`${guarded.username}:${guarded.password}`).toString("base64");
+      await writeFile(
+        join(dockerDir, "config.json"),
+        JSON.stringify({ auths: { [guarded.host]: { auth: basic } } }),
+      );
+      const run = await pullAs("frank", { CONTAINERS_REGISTRIES_CONF: conf, DOCKER_CONFIG: dockerDir });
+      assert.match(
+        run.stderr,
+        new RegExp(`blob sha256:[0-9a-f]{64} of nvidia/app: from mirror ${guarded.host}`),
+      );
+      const sent = guarded.requests.map((r) => r.authorization).filter((a) => a !== undefined);
+      assert.ok(sent.length >= 1, "the mirror's credentials were used");
+      assert.deepEqual([...new Set(sent)], [`Basic ${basic}`], "only the mirror's own credentials");
+      assert.ok(!JSON.stringify(guarded.requests).includes(origin.password!));
+      assert.ok(!run.stderr.includes(guarded.password!), "the mirror's password is never printed");
+    } finally {
+      await guarded.stop();
     }
   });
 
