@@ -16,11 +16,15 @@ import {
   persistBackendSecrets,
   resolveRegistryClient,
 } from "../config/backend.js";
+import { loadMirrorRules } from "../config/mirror-settings.js";
+import { matchRule } from "../config/registries-conf.js";
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
 import { chainKeychains, staticKeychain, type Credentials, type Keychain } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
+import { mirrorKeychain } from "../registry/mirror-credentials.js";
+import { matchName, planMirrors, type MirrorPlan } from "../registry/mirrors.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
 
@@ -66,6 +70,15 @@ export function connectRemote(ctx: Context, image: string, options: ConnectOptio
     onCredentialsAccepted: (creds) => {
       if (creds === explicit) saveAcceptedKey(ctx, backend);
     },
+    // Mirror credentials are looked up by the mirror's own host, never taken from the backend.
+    mirrors: {
+      plan: mirrorPlan(ctx, reference),
+      keychain: mirrorKeychain(
+        ctx.env,
+        ctx.settings.home,
+        backend.dockerConfigPath ?? defaultDockerConfigPath(ctx.env),
+      ),
+    },
   });
   const scheme = backend.insecure ? "http" : "https";
   return {
@@ -75,6 +88,17 @@ export function connectRemote(ctx: Context, image: string, options: ConnectOptio
     registry,
     baseUrl: `${scheme}://${reference.registry}/${backend.apiVersion}`,
   };
+}
+
+/** Mirrors of the reference from registries.conf, daemon.json and SREGISTRY_MIRRORS (config/mirror-settings.ts). */
+function mirrorPlan(ctx: Context, reference: ImageReference): MirrorPlan {
+  const rule = matchRule(
+    loadMirrorRules(ctx.env, ctx.settings.home),
+    matchName(reference.registry, reference.repository),
+  );
+  return planMirrors(rule, reference.registry, reference.repository, {
+    byDigest: reference.digest !== undefined,
+  });
 }
 
 /** The backend's own credentials (token or password), tagged with where they came from. */

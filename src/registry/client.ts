@@ -6,6 +6,8 @@
  * that a 5xx on a CDN hop is retried too; redirects sit above auth so each hop is authorised on its
  * own (only the registry's host ever gets `Authorization`); token requests use their own
  * retry → redirects → logging → http chain and never see the registry credentials' Bearer token.
+ * With mirrors configured (mirrors.ts), a mirror layer sits outside all of it and sends manifest
+ * and blob requests to each mirror's own stack first.
  *
  * @example
  * ```ts
@@ -28,6 +30,7 @@ import { createHttpTransport, header, type ClosableTransport, type Transport } f
 import { withLogging } from "./logging.js";
 import { withPlainHttpDetection } from "./network-errors.js";
 import { fetchManifest, type FetchedManifest } from "./manifest.js";
+import { withMirrors, type MirrorPlan } from "./mirrors.js";
 import { formatPlatform, platformRank, selectPlatform } from "./platform.js";
 import { withRedirects } from "./redirect.js";
 import { withRetry, type RetryOptions } from "./retry.js";
@@ -69,6 +72,8 @@ export interface RegistryClientOptions {
   plainHttpHint?: string;
   /** Called once when the registry or its token realm first accepted the credentials. */
   onCredentialsAccepted?: (credentials: Credentials) => void;
+  /** Mirrors tried before the registry (mirrors.ts), with their own credentials. */
+  mirrors?: { plan: MirrorPlan; keychain?: Keychain };
 }
 
 export interface ResolvedImage {
@@ -101,6 +106,7 @@ export class RegistryClient {
   readonly baseUrl: string;
   private readonly transport: Transport;
   private readonly owned: ClosableTransport | undefined;
+  private readonly mirrors: ClosableTransport | undefined;
   private readonly logger: Logger;
 
   constructor(options: RegistryClientOptions) {
@@ -131,7 +137,23 @@ export class RegistryClient {
       trustedRealms: options.trustedRealms,
       onCredentialsAccepted: options.onCredentialsAccepted,
     });
-    this.transport = withRetry(withRedirects(authed), retry);
+    const origin = withRetry(withRedirects(authed), retry);
+    const plan = options.mirrors?.plan;
+    this.mirrors =
+      plan && (plan.mirrors.length > 0 || plan.primary)
+        ? withMirrors(origin, {
+            originBaseUrl: this.baseUrl,
+            plan,
+            keychain: options.mirrors?.keychain,
+            logger: this.logger,
+            transport: options.transport,
+            httpsNoVerify: options.httpsNoVerify,
+            userAgent: options.userAgent,
+            retry,
+            now: options.now,
+          })
+        : undefined;
+    this.transport = this.mirrors ?? origin;
   }
 
   manifestUrl(repo: string, reference: string): string {
@@ -214,6 +236,7 @@ export class RegistryClient {
   /** Drops pooled connections (only those of a transport this client created). */
   close(): void {
     this.owned?.close();
+    this.mirrors?.close();
   }
 
   private request(repo: string) {

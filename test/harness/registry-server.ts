@@ -1,6 +1,7 @@
 /**
  * Starts the real CNCF registry (`/usr/bin/docker-registry`, distribution 2.8) on 127.0.0.1 for a test,
- * behind a logging front that clients use: anonymous, htpasswd Basic, or nvcr.io-like token auth.
+ * behind a logging front that clients use: anonymous, htpasswd Basic, or nvcr.io-like token auth;
+ * optionally as a pull-through cache of another registry (`proxy`).
  *
  * In "token" mode the credentials are `$oauthtoken` + an API key, the challenge has no `service`, the
  * realm is `http://<host>/proxy_auth`, and tokens live `tokenTtlSeconds` (checked strictly by the front).
@@ -33,6 +34,11 @@ export interface RegistryOptions {
   schema1?: boolean;
   /** Accept manifests whose non-distributable layers list `urls` (refused by default). */
   layerUrls?: boolean;
+  /**
+   * Pull-through cache mode (`proxy.remoteurl`): the registry serves what `remoteUrl` has,
+   * fetching it with these credentials and keeping a copy. Use with `auth: "anonymous"`.
+   */
+  proxy?: { remoteUrl: string; username?: string; password?: string };
 }
 
 export interface RegistryServer {
@@ -186,6 +192,11 @@ function registryConfig(
       `    issuer: ${creds.issuer.issuer}`,
       `    rootcertbundle: ${creds.issuer.certPath}`,
     );
+  }
+  if (options.proxy) {
+    lines.push("proxy:", `  remoteurl: ${options.proxy.remoteUrl}`);
+    if (options.proxy.username !== undefined) lines.push(`  username: "${options.proxy.username}"`);
+    if (options.proxy.password !== undefined) lines.push(`  password: "${options.proxy.password}"`);
   }
   if (options.schema1) lines.push("compatibility:", "  schema1:", "    enabled: true");
   if (options.layerUrls) {
