@@ -31,6 +31,7 @@ import type { RootAttributes } from "../build/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
+import type { Platform } from "../registry/types.js";
 import { preflight } from "../util/disk.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { VERSION } from "../version.js";
@@ -58,6 +59,8 @@ export interface PullOptions {
   /** Parallel downloads; default SREGISTRY_PYTHON_THREADS. */
   threads?: number;
   allowForeignLayers?: boolean;
+  /** The platform to pick from an index (`--platform`/`--arch`); default the settings'. */
+  platform?: Platform;
   onEvent?: PullEventListener;
   signal?: AbortSignal;
 }
@@ -116,7 +119,7 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     compression,
     emit,
     timer,
-    key: keyFor(ctx, remote, compression, topDigest),
+    key: keyFor(ctx, remote, options, topDigest),
   };
   if (useCatalog && !options.force) {
     const existing = findReusable(ctx.catalog(), catalogNames(ref), job.key);
@@ -138,13 +141,13 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
   const resolved = await remote.registry.resolveImage(
     ref.repository,
     ref.digest ?? ref.tag,
-    ctx.settings.platform,
+    options.platform ?? ctx.settings.platform,
     withSignal(signal),
   );
   checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
   // The tag may have moved since its digest was read: key the build on what was really resolved.
   const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, compression, resolvedTop);
+  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options, resolvedTop);
   timer.end("resolve");
 
   const store = ctx.settings.disableCache
@@ -355,12 +358,12 @@ async function storeResult(
   return { path: target, uri, version, row, created };
 }
 
-function keyFor(ctx: Context, remote: Remote, compression: Compression, topDigest: string): string {
+function keyFor(ctx: Context, remote: Remote, options: PullOptions, topDigest: string): string {
   return pullKey({
     topDigest,
-    platform: ctx.settings.platform,
+    platform: options.platform ?? ctx.settings.platform,
     reference: formatReference(remote.reference),
-    compression,
+    compression: options.compression ?? "gzip",
     preferCmd: ctx.settings.dockerCmd,
   });
 }

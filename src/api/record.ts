@@ -14,6 +14,7 @@ import type { ContainerRow } from "../catalog/catalog.js";
 import { catalogUriFromReference, formatCatalogUri } from "../reference/catalog-uri.js";
 import type { ImageReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
+import type { Platform } from "../registry/types.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
 
@@ -24,12 +25,25 @@ export interface RecordResult {
   image: ResolvedImage;
 }
 
-export async function record(ctx: Context, image: string): Promise<RecordResult> {
+export interface RecordOptions {
+  /** The platform to pick from an index (`--platform`/`--arch`); default the settings'. */
+  platform?: Platform;
+}
+
+export async function record(
+  ctx: Context,
+  image: string,
+  options: RecordOptions = {},
+): Promise<RecordResult> {
   const catalog = ctx.catalog();
   const remote = connectRemote(ctx, image);
   const ref = remote.reference;
   const wanted = ref.digest ?? ref.tag;
-  const resolved = await remote.registry.resolveImage(ref.repository, wanted, ctx.settings.platform);
+  const resolved = await remote.registry.resolveImage(
+    ref.repository,
+    wanted,
+    options.platform ?? ctx.settings.platform,
+  );
   const version = ref.digest ?? "";
   const names = catalogNames(ref);
   const { row, created } = catalog.upsertContainer({

@@ -31,7 +31,9 @@ import { resolveClientName } from "../config/backend.js";
 import { isRegistryClient } from "../config/clients.js";
 import { stripScheme } from "../reference/grammar.js";
 import { SregistryError } from "../util/errors.js";
-import { connectRemote } from "./backend.js";
+import type { Platform } from "../registry/types.js";
+import { mapLimit } from "../util/pool.js";
+import { connectRemote, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
 
 export interface SearchOptions {
@@ -41,6 +43,11 @@ export interface SearchOptions {
   remote?: boolean;
   /** Page size asked of the registry's tag list. */
   pageSize?: number;
+  /**
+   * Keep only the tags that have an image for this platform (`--platform`/`--arch`): one manifest
+   * (and, for a single-image tag, config) request per tag, four at a time.
+   */
+  platform?: Platform;
 }
 
 export interface RemoteTags {
@@ -73,7 +80,7 @@ export async function search(
   const remoteWords = options.local ? [] : words.filter((word) => wantsRegistry(ctx, word, options.remote));
   const local = searchCatalog(ctx, words);
   const remote: RemoteTags[] = [];
-  for (const word of remoteWords) remote.push(await listRemoteTags(ctx, word, options.pageSize));
+  for (const word of remoteWords) remote.push(await listRemoteTags(ctx, word, options));
   return { local, remote };
 }
 
@@ -108,7 +115,8 @@ function searchableText(row: ContainerRow): string[] {
   return texts.map((text) => text.toLowerCase());
 }
 
-async function listRemoteTags(ctx: Context, word: string, pageSize: number | undefined): Promise<RemoteTags> {
+async function listRemoteTags(ctx: Context, word: string, options: SearchOptions): Promise<RemoteTags> {
+  const { pageSize, platform } = options;
   const remote = connectRemote(ctx, word);
   const { reference, backend } = remote;
   const entry = {
@@ -125,7 +133,8 @@ async function listRemoteTags(ctx: Context, word: string, pageSize: number | und
       pageSize === undefined ? {} : { pageSize },
     );
     // Registries list in storage order; numeric-aware sorting puts 1.9 before 1.10.
-    const tags = [...listed].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    const sorted = [...listed].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    const tags = platform ? await tagsForPlatform(remote, sorted, platform) : sorted;
     return { ...entry, tags, uris: tags.map((tag) => `${prefix}${reference.repository}:${tag}`) };
   } catch (err) {
     if (!(err instanceof SregistryError)) throw err;
@@ -133,4 +142,11 @@ async function listRemoteTags(ctx: Context, word: string, pageSize: number | und
   } finally {
     remote.registry.close();
   }
+}
+
+/** The tags whose image (or index) has an image for `platform`; a tag without one is left out. */
+async function tagsForPlatform(remote: Remote, tags: string[], platform: Platform): Promise<string[]> {
+  const repository = remote.reference.repository;
+  const matches = await mapLimit(tags, 4, (tag) => remote.registry.hasPlatform(repository, tag, platform));
+  return tags.filter((_, index) => matches[index]);
 }

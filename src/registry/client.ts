@@ -175,6 +175,37 @@ export class RegistryClient {
   }
 
   /**
+   * True when `reference` has an image for `platform` (an index entry, or a single image whose
+   * config names it), without fetching more than the manifest and, for a single image, its config.
+   */
+  async hasPlatform(
+    repo: string,
+    reference: string,
+    platform: Platform,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const shown = `${this.registry}/${formatReference(repo, reference)}`;
+    const top = await this.fetchManifest(repo, reference, options);
+    if (top.kind === "index") {
+      try {
+        selectPlatform(top.json as ImageIndex, platform, shown);
+        return true;
+      } catch (err) {
+        if (err instanceof SregistryError && err.code === "PLATFORM") return false;
+        throw err;
+      }
+    }
+    let config: ImageConfig;
+    if (top.kind === "schema1") config = schema1ToImage(top.json as Schema1Manifest).config;
+    else {
+      const json = top.json as ImageManifest;
+      const blob = await readConfigBlob({ ...this.request(repo), signal: options.signal }, json.config);
+      config = parseConfig(blob.bytes, shown, json.layers.length);
+    }
+    return platformRank(platformOf(config, platform), platform) !== undefined;
+  }
+
+  /**
    * Opens a blob stream (auth, redirects and retry of the request itself). With `offset`, asks for
    * `bytes=<offset>-`; `status` 206 means the server honoured it, 200 that it sent everything.
    */

@@ -15,6 +15,7 @@ import { Option, type Command } from "commander";
 import { pull, type PullResult } from "../../api/pull.js";
 import { resolveClientName } from "../../config/backend.js";
 import { SregistryError } from "../../util/errors.js";
+import { chosenPlatform, withPlatformFlags } from "../platform-flags.js";
 import { PullProgress } from "../progress.js";
 import type { CliRuntime } from "../runtime.js";
 
@@ -26,13 +27,14 @@ interface PullFlags {
   compression: "gzip" | "zstd" | "lz4";
   threads?: string;
   allowForeignLayers?: boolean;
+  platform?: string;
+  arch?: string;
 }
 
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export function registerPull(program: Command, rt: CliRuntime): void {
-  program
-    .command("pull")
+  withPlatformFlags(program.command("pull"))
     .description("pull an image from a registry into a SIF file in storage, and record it")
     .argument("<image>", "image uri, e.g. nvidia://tensorflow:17.11 or docker://ubuntu:22.04")
     .option("--name <file>", "build into this file (kept there with --no-cache or SREGISTRY_DISABLE)")
@@ -50,12 +52,14 @@ export function registerPull(program: Command, rt: CliRuntime): void {
       "after",
       "\nExamples:\n  SREGISTRY_NVIDIA_TOKEN=<key> sregistry pull nvidia://tensorflow:17.11\n" +
         "  sregistry pull --compression zstd docker://ubuntu:22.04\n" +
+        "  sregistry pull --arch arm64 docker://ubuntu:22.04\n" +
         "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
       const ctx = rt.context();
       rt.announce(resolveClientName(image, ctx.settings).client);
       const threads = parseThreads(flags.threads);
+      const platform = chosenPlatform(flags, ctx.settings);
       if (flags.sandbox !== undefined && flags.name !== undefined) {
         throw new SregistryError("--sandbox and --name cannot be used together");
       }
@@ -72,6 +76,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
             compression: flags.compression,
             ...(threads ? { threads } : {}),
             allowForeignLayers: Boolean(flags.allowForeignLayers),
+            ...(platform ? { platform } : {}),
             ...(progress ? { onEvent: (event) => progress.handle(event) } : {}),
             signal,
           });

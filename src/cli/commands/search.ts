@@ -7,17 +7,19 @@ import { search, type RemoteTags } from "../../api/search.js";
 import { formatImagesTable } from "../../catalog/images-format.js";
 import { resolveClientName } from "../../config/backend.js";
 import { SregistryError } from "../../util/errors.js";
+import { chosenPlatform, withPlatformFlags } from "../platform-flags.js";
 import type { CliRuntime } from "../runtime.js";
 
 interface SearchFlags {
   local?: boolean;
   remote?: boolean;
   json?: boolean;
+  platform?: string;
+  arch?: string;
 }
 
 export function registerSearch(program: Command, rt: CliRuntime): void {
-  program
-    .command("search")
+  withPlatformFlags(program.command("search"))
     .description("search the local catalog; with the docker or nvidia backend, also list a repository's tags")
     .argument(
       "[query...]",
@@ -38,12 +40,18 @@ export function registerSearch(program: Command, rt: CliRuntime): void {
         "  sregistry search tensorflow",
         "  sregistry search nvidia://nvidia/tensorflow",
         "  SREGISTRY_CLIENT=docker sregistry search busybox --json",
+        "  sregistry search --arch arm64 docker://ubuntu   (only the tags with an arm64 image)",
       ].join("\n"),
     )
     .action(async (query: string[], flags: SearchFlags) => {
       const ctx = rt.context();
       if (!flags.json) rt.announce(resolveClientName(query[0], ctx.settings).client);
-      const found = await search(ctx, query, { local: Boolean(flags.local), remote: Boolean(flags.remote) });
+      const platform = chosenPlatform(flags, ctx.settings);
+      const found = await search(ctx, query, {
+        local: Boolean(flags.local),
+        remote: Boolean(flags.remote),
+        ...(platform ? { platform } : {}),
+      });
       if (flags.json) rt.printJson(found);
       else {
         const table = formatImagesTable(found.local, { color: rt.color });
