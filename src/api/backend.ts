@@ -16,6 +16,13 @@ import { parseImageReference, type ImageReference } from "../reference/image-ref
 import { RegistryClient } from "../registry/client.js";
 import { chainKeychains, staticKeychain, type Keychain } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
+import {
+  defaultEnrootCredentialsPath,
+  enrootKeychain,
+  loginKeychain,
+} from "../registry/enroot-credentials.js";
+import { parseBoolean } from "../config/booleans.js";
+import { lookupSetting } from "../config/settings.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
 
@@ -44,7 +51,7 @@ export function connectRemote(ctx: Context, image: string): Remote {
     // *_NOHTTPS is the backend's transport choice, so it also covers a host named in the reference.
     insecure: backend.insecure,
     httpsNoVerify: ctx.settings.httpsNoVerify,
-    keychain: keychainFor(backend, reference, ctx.env),
+    keychain: keychainFor(ctx, backend, reference),
     logger: ctx.logger,
   });
   const scheme = backend.insecure ? "http" : "https";
@@ -57,8 +64,12 @@ export function connectRemote(ctx: Context, image: string): Remote {
   };
 }
 
-/** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */
-function keychainFor(backend: BackendSettings, reference: ImageReference, env: NodeJS.ProcessEnv): Keychain {
+/**
+ * Explicit credentials apply to the backend's own registry only; then enroot's credentials file,
+ * then Docker's config.json. An enroot-style `USER@` keeps only credentials with that login.
+ */
+function keychainFor(ctx: Context, backend: BackendSettings, reference: ImageReference): Keychain {
+  const env = ctx.env;
   const chain: Keychain[] = [];
   if (
     backend.username !== undefined &&
@@ -67,8 +78,27 @@ function keychainFor(backend: BackendSettings, reference: ImageReference, env: N
   ) {
     chain.push(staticKeychain({ username: backend.username, password: backend.password }));
   }
+  const enrootPath = defaultEnrootCredentialsPath(env);
+  const evaluate = parseBoolean(
+    lookupSetting("SREGISTRY_ENROOT_EVAL", { env, secrets: ctx.secrets(), client: backend.name }),
+  );
+  chain.push(
+    enrootKeychain({
+      path: enrootPath,
+      env,
+      evaluate: evaluate === true,
+      logger: ctx.logger,
+      ...(reference.user !== undefined ? { login: reference.user } : {}),
+    }),
+  );
   chain.push(dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(env)));
-  return chainKeychains(...chain);
+  return reference.user === undefined
+    ? chainKeychains(...chain)
+    : loginKeychain(
+        chain,
+        reference.user,
+        `add "machine ${reference.registry.replace(/:\d+$/, "")} login ${reference.user} password ..." to ${enrootPath}`,
+      );
 }
 
 /** The manifest URL the original stores in the `url` column (its "selfLink"). */
