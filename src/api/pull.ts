@@ -30,6 +30,7 @@ import { singularityOverlay } from "../build/singularity/overlay.js";
 import type { RootAttributes } from "../build/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
+import { isOrasUri } from "../reference/oras.js";
 import type { ResolvedImage } from "../registry/client.js";
 import type { Platform } from "../registry/types.js";
 import { preflight } from "../util/disk.js";
@@ -37,6 +38,7 @@ import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { VERSION } from "../version.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
+import { pullOras } from "./oras.js";
 import { catalogNames, manifestMetrics } from "./record.js";
 import { assembleSif, imageCreated } from "../pull/assemble.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "../pull/download.js";
@@ -92,6 +94,7 @@ interface Job {
 }
 
 export async function pull(ctx: Context, image: string, options: PullOptions = {}): Promise<PullResult> {
+  if (isOrasUri(image)) return pullOras(ctx, image, options);
   const remote = connectRemote(ctx, image);
   try {
     return await pullWith(ctx, remote, options);

@@ -24,7 +24,14 @@ import { withAuth } from "./auth.js";
 import { openBlob, readConfigBlob, type OpenedBlob } from "./blob.js";
 import type { Keychain } from "./credentials.js";
 import { formatReference, responseError } from "./errors.js";
-import { createHttpTransport, header, type ClosableTransport, type Transport } from "./http.js";
+import {
+  createHttpTransport,
+  header,
+  type ClosableTransport,
+  type HttpRequest,
+  type HttpResponse,
+  type Transport,
+} from "./http.js";
 import { withLogging } from "./logging.js";
 import { fetchManifest, type FetchedManifest } from "./manifest.js";
 import { formatPlatform, platformRank, selectPlatform } from "./platform.js";
@@ -172,6 +179,14 @@ export class RegistryClient {
       options.signal,
     );
     return resolved;
+  }
+
+  /**
+   * One request through the client's stack (auth with the scope the method needs, redirects,
+   * retry): the push flow's HEAD/POST/PATCH/PUT. The caller consumes or discards the body.
+   */
+  send(request: HttpRequest): Promise<HttpResponse> {
+    return this.transport(request);
   }
 
   /**
