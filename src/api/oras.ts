@@ -17,8 +17,9 @@
  * ```
  */
 import { existsSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { placeFile, storagePath } from "../catalog/storage.js";
+import { placeFile, removeEmptyDirs, storagePath } from "../catalog/storage.js";
 import { parseBoolean } from "../config/booleans.js";
 import { lookupSetting } from "../config/settings.js";
 import { downloadSif, resolveSifArtifact } from "../pull/oras.js";
@@ -117,14 +118,17 @@ export async function pullOras(ctx: Context, uri: string, options: PullOptions =
       : resolve(options.name ?? `${names.name}_${names.tag}.sif`);
     const temp = buildTempPath(dirname(target), ".sif");
     await preflight([{ path: dirname(target), bytes: layer.size, what: "SIF" }]);
+    await mkdir(dirname(target), { recursive: true });
     try {
       await downloadSif(client, ref, layer, temp, {
         ...(options.signal ? { signal: options.signal } : {}),
       });
       options.signal?.throwIfAborted();
       await placeFile(temp, target, { copy: false });
-    } finally {
+    } catch (err) {
       await removeTree(temp).catch(() => undefined);
+      if (useCatalog) await removeEmptyDirs(dirname(target), ctx.settings.storageDir).catch(() => undefined);
+      throw err;
     }
     if (!useCatalog) return { path: target, uri, version, reused: false, created: false, seconds: seconds() };
     const { row, created } = ctx.catalog().upsertContainer({
