@@ -40,6 +40,8 @@ import type { PullOptions, PullResult } from "./pull.js";
 import { catalogNames } from "./record.js";
 
 export interface PushOrasOptions {
+  /** The SIF layer's title annotation; default `<name>_<tag>.sif` for a catalog image, else the file name. */
+  title?: string;
   /** Bytes per PATCH request (default 16 MiB); smaller files go up in one PUT. */
   chunkSize?: number;
   onProgress?: (bytes: number) => void;
@@ -63,10 +65,11 @@ export async function pushOras(
   if (ref.digest !== undefined) {
     throw new SregistryError("push to a tag, not a digest: oras://host/repo:tag", { code: "BAD_REFERENCE" });
   }
-  const file = sourceFile(ctx, source);
+  const { file, title } = sourceFile(ctx, source);
   const client = orasClient(ctx, ref);
   try {
-    const pushed = await pushSif(client, ref, file, options);
+    const chosen = options.title ?? title;
+    const pushed = await pushSif(client, ref, file, { ...options, ...(chosen ? { title: chosen } : {}) });
     const shown = `oras://${ref.registry}/${ref.repository}:${ref.tag}`;
     ctx.logger.info(
       `[push] ${shown} ${pushed.manifestDigest}${pushed.uploaded ? "" : " (SIF already there)"}`,
@@ -146,9 +149,12 @@ export async function pullOras(ctx: Context, uri: string, options: PullOptions =
   }
 }
 
-/** A SIF file as given, else the file of the catalog image the text names. */
-function sourceFile(ctx: Context, source: string): string {
-  if (existsSync(source) && statSync(source).isFile()) return resolve(source);
+/**
+ * A SIF file as given, else the file of the catalog image the text names, titled
+ * `<name>_<tag>.sif` as `apptainer pull` would name it (storage names carry the version).
+ */
+function sourceFile(ctx: Context, source: string): { file: string; title?: string } {
+  if (existsSync(source) && statSync(source).isFile()) return { file: resolve(source) };
   const row = ctx.catalogEnabled ? findContainer(ctx.catalog(), source) : undefined;
   if (!row) {
     throw new SregistryError(`${source} is neither a SIF file nor an image in the catalog`, {
@@ -163,7 +169,7 @@ function sourceFile(ctx: Context, source: string): string {
       },
     );
   }
-  return row.image;
+  return { file: row.image, title: `${row.name}_${row.tag}.sif` };
 }
 
 function orasClient(ctx: Context, ref: ImageReference): RegistryClient {

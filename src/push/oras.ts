@@ -31,11 +31,16 @@ export interface SifPushResult {
   uploaded: boolean;
 }
 
+export interface PushSifOptions extends PushBlobOptions {
+  /** The layer's `org.opencontainers.image.title`; default the file's name. */
+  title?: string;
+}
+
 export async function pushSif(
   client: RegistryClient,
   target: { repository: string; tag: string },
   file: string,
-  options: PushBlobOptions = {},
+  options: PushSifOptions = {},
 ): Promise<SifPushResult> {
   await readSif(file).catch((err: unknown) => {
     throw new SregistryError(
@@ -66,7 +71,7 @@ export async function pushSif(
   } finally {
     await handle.close();
   }
-  const manifest = sifArtifactManifest({ digest, size, title: basename(file), created });
+  const manifest = sifArtifactManifest({ digest, size, title: options.title ?? basename(file), created });
   const manifestDigest = `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
   const reported = await pushManifest(
     client,

@@ -115,7 +115,7 @@ describe("anonymous registry", () => {
       '"config":{"mediaType":"application/vnd.sylabs.sif.config.v1+json","size":2,' +
       '"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","data":"e30="},' +
       `"layers":[{"mediaType":"application/vnd.sylabs.sif.layer.v1.sif","size":${sifBytes.length},` +
-      `"digest":"${sha256(sifBytes)}","annotations":{"org.opencontainers.image.title":"${basename(sifPath)}"}}],` +
+      `"digest":"${sha256(sifBytes)}","annotations":{"org.opencontainers.image.title":"sample_1.sif"}}],` +
       '"annotations":{"org.opencontainers.image.created":"2024-01-02T03:04:05Z"}}';
     assert.equal((await manifestBytes(anon, "site/sample", "1")).toString(), expected);
     const config = await anon.adminFetch(`/v2/site/sample/blobs/${sha256(Buffer.from("{}"))}`);
@@ -209,6 +209,31 @@ describe("anonymous registry", () => {
         )
       : [];
     assert.deepEqual(leftovers, []);
+  });
+
+  test("pull --push-to converts once and shares the SIF; a bad target fails before any download", async () => {
+    const dir = home("push-to");
+    const from = anon.requests.length;
+    const bad = await cli(
+      ["--quiet", "pull", "--push-to", "docker://elsewhere/x:1", "docker://sample:1"],
+      dir,
+      dockerEnv(anon),
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^ERROR expected an oras:\/\/ uri/);
+    assert.equal(anon.requests.length, from, "no request before the target was checked");
+    const target = `oras://${anon.host}/site/shared:1`;
+    const r = await cli(["pull", "--push-to", target, "docker://sample:1"], dir, dockerEnv(anon));
+    assert.equal(r.code, 0, r.stderr);
+    const built = readFileSync(successPath(r.stdout));
+    assert.match(r.stdout, /\[push\] oras:\/\/.*\/site\/shared:1 sha256:[0-9a-f]{64}/);
+    assert.match(
+      (await manifestBytes(anon, "site/shared", "1")).toString(),
+      /"org\.opencontainers\.image\.title":"sample_1\.sif"/,
+    );
+    const back = await cli(["pull", target], home("push-to-consumer"));
+    assert.equal(back.code, 0, back.stderr);
+    assert.ok(readFileSync(successPath(back.stdout)).equals(built));
   });
 
   test("push of a file that is not a SIF is one clear error", async () => {

@@ -12,7 +12,10 @@
  * ```
  */
 import { Option, type Command } from "commander";
+import { pushOras } from "../../api/oras.js";
 import { pull, type PullResult } from "../../api/pull.js";
+import { parseCatalogUri } from "../../reference/catalog-uri.js";
+import { parseOrasUri } from "../../reference/oras.js";
 import { resolveClientName } from "../../config/backend.js";
 import { SregistryError } from "../../util/errors.js";
 import { chosenPlatform, withPlatformFlags } from "../platform-flags.js";
@@ -29,6 +32,7 @@ interface PullFlags {
   allowForeignLayers?: boolean;
   platform?: string;
   arch?: string;
+  pushTo?: string;
 }
 
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -48,11 +52,16 @@ export function registerPull(program: Command, rt: CliRuntime): void {
     )
     .option("--threads <n>", "parallel layer downloads (default SREGISTRY_PYTHON_THREADS, 9)")
     .option("--allow-foreign-layers", "also fetch non-distributable layers")
+    .option(
+      "--push-to <oras-uri>",
+      "then push the SIF to oras://registry/repo:tag, for everyone else to pull",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  SREGISTRY_NVIDIA_TOKEN=<key> sregistry pull nvidia://tensorflow:17.11\n" +
         "  sregistry pull --compression zstd docker://ubuntu:22.04\n" +
         "  sregistry pull --arch arm64 docker://ubuntu:22.04\n" +
+        "  sregistry pull --push-to oras://registry.site.org/ngc/pytorch:24.01-py3 nvidia://pytorch:24.01-py3\n" +
         "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
@@ -62,6 +71,11 @@ export function registerPull(program: Command, rt: CliRuntime): void {
       const platform = chosenPlatform(flags, ctx.settings);
       if (flags.sandbox !== undefined && flags.name !== undefined) {
         throw new SregistryError("--sandbox and --name cannot be used together");
+      }
+      // Checked before the pull, so a typo does not surface only after a long build.
+      if (flags.pushTo !== undefined) {
+        if (flags.sandbox !== undefined) throw new SregistryError("--push-to needs a SIF, not --sandbox");
+        parseOrasUri(flags.pushTo);
       }
       const progress = rt.flags.quiet
         ? undefined
@@ -85,6 +99,10 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         }
       });
       report(rt, result);
+      if (flags.pushTo !== undefined) {
+        const { name, tag } = parseCatalogUri(result.uri);
+        await pushOras(ctx, result.path, flags.pushTo, { title: `${name}_${tag}.sif` });
+      }
     });
 }
 
