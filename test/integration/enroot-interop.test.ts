@@ -49,6 +49,35 @@ test("docker://HOST#nvidia/caffe2:17.10 authenticates with the key from enroot's
   assert.equal(out.row.url, `http://${registry.host}/v2/nvidia/caffe2/manifests/17.10`);
 });
 
+test("order: the backend's own token, then enroot's file, then Docker's config.json", async () => {
+  const dockerDir = join(home.path, "docker-config");
+  mkdirSync(dockerDir, { recursive: true });
+  const wrong = Buffer.from("$oauthtoken:wrong-docker-key").toString("base64");
+  writeFileSync(
+    join(dockerDir, "config.json"),
+    JSON.stringify({ auths: { [registry.host]: { auth: wrong } } }),
+  );
+  // enroot's right key wins over Docker's wrong one.
+  credentials([`machine 127.0.0.1 login $oauthtoken password ${registry.password!}`]);
+  const enrootFirst = await cli(["--quiet", "record", `docker://${registry.host}#nvidia/caffe2:17.10`], {
+    DOCKER_CONFIG: dockerDir,
+  });
+  assert.equal(enrootFirst.code, 0, enrootFirst.stderr);
+  // The nvidia backend's own token wins over a wrong key in enroot's file.
+  credentials(["machine 127.0.0.1 login $oauthtoken password wrong-enroot-key"]);
+  const ownFirst = await cli(["--quiet", "record", "nvidia://caffe2:17.10"], {
+    SREGISTRY_NVIDIA_BASE: registry.host,
+    SREGISTRY_NVIDIA_NOHTTPS: "true",
+    SREGISTRY_NVIDIA_TOKEN: registry.password!,
+  });
+  assert.equal(ownFirst.code, 0, ownFirst.stderr);
+  // And with only wrong keys in enroot's file, the pull fails: the file really is consulted.
+  const wrongOnly = await cli(["--quiet", "record", `docker://${registry.host}#nvidia/caffe2:17.10`], {
+    DOCKER_CONFIG: dockerDir,
+  });
+  assert.equal(wrongOnly.code, 1);
+});
+
 test("a $(command) password is not run without SREGISTRY_ENROOT_EVAL, and the warning says so", async () => {
   const marker = join(home.path, "command-ran");
   credentials([
