@@ -31,7 +31,11 @@ import { parseOrasUri } from "../reference/oras.js";
 import { RegistryClient } from "../registry/client.js";
 import { chainKeychains } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
-import { defaultEnrootCredentialsPath, enrootKeychain } from "../registry/enroot-credentials.js";
+import {
+  defaultEnrootCredentialsPath,
+  enrootKeychain,
+  loginKeychain,
+} from "../registry/enroot-credentials.js";
 import { preflight } from "../util/disk.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
@@ -175,16 +179,19 @@ function sourceFile(ctx: Context, source: string): { file: string; title?: strin
 function orasClient(ctx: Context, ref: ImageReference): RegistryClient {
   const source = { env: ctx.env, secrets: ctx.secrets(), client: "oras" };
   const insecure = parseBoolean(lookupSetting("SREGISTRY_ORAS_NOHTTPS", source)) === true;
-  const keychain = chainKeychains(
+  const enrootPath = defaultEnrootCredentialsPath(ctx.env);
+  const chain = [
     enrootKeychain({
-      path: defaultEnrootCredentialsPath(ctx.env),
+      path: enrootPath,
       env: ctx.env,
       evaluate: parseBoolean(lookupSetting("SREGISTRY_ENROOT_EVAL", source)) === true,
       logger: ctx.logger,
       ...(ref.user !== undefined ? { login: ref.user } : {}),
     }),
     dockerConfigKeychain(defaultDockerConfigPath(ctx.env)),
-  );
+  ];
+  const hint = `add "machine ${ref.registry.replace(/:\d+$/, "")} login ${ref.user} password ..." to ${enrootPath}`;
+  const keychain = ref.user === undefined ? chainKeychains(...chain) : loginKeychain(chain, ref.user, hint);
   return new RegistryClient({
     registry: ref.registry,
     insecure,

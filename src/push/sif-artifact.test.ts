@@ -35,6 +35,9 @@ test("the manifest is byte for byte the one Apptainer's go-containerregistry wri
   assert.equal(bytes.toString(), expected);
   const withoutCreated = sifArtifactManifest({ digest: LAYER, size: 1, title: "a.sif" }).toString();
   assert.doesNotMatch(withoutCreated, /image\.created/);
+  // Go's json.Marshal escapes <, > and & in strings; JSON.stringify would not.
+  const odd = sifArtifactManifest({ digest: LAYER, size: 1, title: 'a<b>&"c.sif' }).toString();
+  assert.match(odd, /"org\.opencontainers\.image\.title":"a\\u003cb\\u003e\\u0026\\"c\.sif"/);
 });
 
 test("the config blob is the OCI empty value {} with its well-known digest", () => {

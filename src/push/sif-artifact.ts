@@ -8,8 +8,9 @@
  *
  * The manifest bytes are exactly what go-containerregistry's `json.Marshal(v1.Manifest)` writes
  * for Apptainer: compact, fields in struct order (schemaVersion, mediaType, config, layers,
- * annotations; descriptors as mediaType, size, digest, data, annotations), map keys sorted. So a
- * SIF pushed by sregistry and by Apptainer gets the same manifest digest.
+ * annotations; descriptors as mediaType, size, digest, data, annotations), map keys sorted, and
+ * Go's escaping of `<`, `>`, `&` (build/singularity/go-json.ts). So a SIF pushed by sregistry and
+ * by Apptainer gets the same manifest digest.
  *
  * The creation time is Apptainer's: the `org.opencontainers.image.created` label in the SIF's
  * `inspect-metadata.json` (written by our build and by Apptainer's), re-written in UTC; a SIF
@@ -23,6 +24,7 @@
  */
 import { readSif, readSifObject } from "../build/sif/reader.js";
 import { DataType } from "../build/sif/layout.js";
+import { goJson } from "../build/singularity/go-json.js";
 import { MediaType } from "../registry/types.js";
 import { SregistryError } from "../util/errors.js";
 
@@ -66,12 +68,12 @@ export function sifArtifactManifest(sif: SifArtifact): Buffer {
         mediaType: SIF_LAYER_MEDIA_TYPE,
         size: sif.size,
         digest: sif.digest,
-        annotations: { [TITLE_ANNOTATION]: sif.title },
+        annotations: new Map([[TITLE_ANNOTATION, sif.title]]),
       },
     ],
-    ...(sif.created !== undefined ? { annotations: { [CREATED_ANNOTATION]: sif.created } } : {}),
+    ...(sif.created !== undefined ? { annotations: new Map([[CREATED_ANNOTATION, sif.created]]) } : {}),
   };
-  return Buffer.from(JSON.stringify(manifest));
+  return Buffer.from(goJson(manifest));
 }
 
 /** The creation time Apptainer would annotate (see the module doc); an error if `path` is no SIF. */
