@@ -14,17 +14,10 @@ import { backendSettings, persistBackendSecrets, resolveClientName } from "../co
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
-import { chainKeychains, staticKeychain, type Keychain } from "../registry/credentials.js";
-import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
-import {
-  defaultEnrootCredentialsPath,
-  enrootKeychain,
-  loginKeychain,
-} from "../registry/enroot-credentials.js";
-import { parseBoolean } from "../config/booleans.js";
-import { lookupSetting } from "../config/settings.js";
+import { staticKeychain, type Keychain } from "../registry/credentials.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
+import { credentialChain } from "./credential-chain.js";
 
 export interface Remote {
   /** Backend name as stored in the catalog's `client` column (`docker`, `nvidia`). */
@@ -64,41 +57,17 @@ export function connectRemote(ctx: Context, image: string): Remote {
   };
 }
 
-/**
- * Explicit credentials apply to the backend's own registry only; then enroot's credentials file,
- * then Docker's config.json. An enroot-style `USER@` keeps only credentials with that login.
- */
+/** Explicit credentials apply to the backend's own registry only; then enroot's and Docker's files. */
 function keychainFor(ctx: Context, backend: BackendSettings, reference: ImageReference): Keychain {
-  const env = ctx.env;
-  const chain: Keychain[] = [];
+  const own: Keychain[] = [];
   if (
     backend.username !== undefined &&
     backend.password !== undefined &&
     reference.registry === backend.registry
   ) {
-    chain.push(staticKeychain({ username: backend.username, password: backend.password }));
+    own.push(staticKeychain({ username: backend.username, password: backend.password }));
   }
-  const enrootPath = defaultEnrootCredentialsPath(env);
-  const evaluate = parseBoolean(
-    lookupSetting("SREGISTRY_ENROOT_EVAL", { env, secrets: ctx.secrets(), client: backend.name }),
-  );
-  chain.push(
-    enrootKeychain({
-      path: enrootPath,
-      env,
-      evaluate: evaluate === true,
-      logger: ctx.logger,
-      ...(reference.user !== undefined ? { login: reference.user } : {}),
-    }),
-  );
-  chain.push(dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(env)));
-  return reference.user === undefined
-    ? chainKeychains(...chain)
-    : loginKeychain(
-        chain,
-        reference.user,
-        `add "machine ${reference.registry.replace(/:\d+$/, "")} login ${reference.user} password ..." to ${enrootPath}`,
-      );
+  return credentialChain(ctx, reference, own, backend.dockerConfigPath);
 }
 
 /** The manifest URL the original stores in the `url` column (its "selfLink"). */

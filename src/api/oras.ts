@@ -29,16 +29,10 @@ import { formatCatalogUri } from "../reference/catalog-uri.js";
 import type { ImageReference } from "../reference/image-reference.js";
 import { parseOrasUri } from "../reference/oras.js";
 import { RegistryClient } from "../registry/client.js";
-import { chainKeychains } from "../registry/credentials.js";
-import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
-import {
-  defaultEnrootCredentialsPath,
-  enrootKeychain,
-  loginKeychain,
-} from "../registry/enroot-credentials.js";
 import { preflight } from "../util/disk.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
+import { credentialChain } from "./credential-chain.js";
 import { findContainer } from "./lookup.js";
 import type { PullOptions, PullResult } from "./pull.js";
 import { catalogNames } from "./record.js";
@@ -179,19 +173,7 @@ function sourceFile(ctx: Context, source: string): { file: string; title?: strin
 function orasClient(ctx: Context, ref: ImageReference): RegistryClient {
   const source = { env: ctx.env, secrets: ctx.secrets(), client: "oras" };
   const insecure = parseBoolean(lookupSetting("SREGISTRY_ORAS_NOHTTPS", source)) === true;
-  const enrootPath = defaultEnrootCredentialsPath(ctx.env);
-  const chain = [
-    enrootKeychain({
-      path: enrootPath,
-      env: ctx.env,
-      evaluate: parseBoolean(lookupSetting("SREGISTRY_ENROOT_EVAL", source)) === true,
-      logger: ctx.logger,
-      ...(ref.user !== undefined ? { login: ref.user } : {}),
-    }),
-    dockerConfigKeychain(defaultDockerConfigPath(ctx.env)),
-  ];
-  const hint = `add "machine ${ref.registry.replace(/:\d+$/, "")} login ${ref.user} password ..." to ${enrootPath}`;
-  const keychain = ref.user === undefined ? chainKeychains(...chain) : loginKeychain(chain, ref.user, hint);
+  const keychain = credentialChain(ctx, ref, []);
   return new RegistryClient({
     registry: ref.registry,
     insecure,
