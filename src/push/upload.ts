@@ -172,7 +172,11 @@ async function pushError(
 function errorCodes(text: string): string[] {
   try {
     const parsed = JSON.parse(text) as { errors?: { code?: unknown }[] };
-    return (parsed.errors ?? []).map((e) => e.code).filter((c): c is string => typeof c === "string");
+    // Only well-formed codes (UNAUTHORIZED, BLOB_UPLOAD_INVALID…) reach the message: the body is
+    // the registry's, and nothing from it may put control characters on the terminal.
+    return (parsed.errors ?? [])
+      .map((e) => e.code)
+      .filter((c): c is string => typeof c === "string" && /^[A-Z_]{1,64}$/.test(c));
   } catch {
     return [];
   }
