@@ -77,12 +77,12 @@ test("401/403 on a write is a PUSH_DENIED error; other failures name the step, n
   const failing = client((req) => {
     if (req.method === "HEAD") return fakeResponse(404);
     if (req.method === "POST") return fakeResponse(202, "", { location: "/up/1" });
-    return fakeResponse(416, junk);
+    return fakeResponse(400, junk);
   });
   await assert.rejects(pushBlob(failing.c, "site/x", blob, { chunkSize: 8 }), (err: unknown) => {
     assert.ok(err instanceof SregistryError);
     assert.equal(err.code, "PUSH");
-    assert.match(err.message, /^push failed while uploading bytes 0-7: .*HTTP 416.*\(BLOB_UPLOAD_INVALID\)$/);
+    assert.match(err.message, /^push failed while uploading bytes 0-7: .*HTTP 400.*\(BLOB_UPLOAD_INVALID\)$/);
     assert.ok(!err.message.includes("\u001b") && !err.message.includes("EVIL"));
     return true;
   });
@@ -109,4 +109,36 @@ test("pushManifest: PUT with the media type; the registry's digest is returned",
   assert.equal(summary(requests[0]!), "PUT /v2/site/x/manifests/1.0");
   assert.equal(requests[0]!.headers?.["content-type"], "application/vnd.oci.image.manifest.v1+json");
   c.close();
+});
+
+test("a chunk sent twice (its answer lost) is recovered from the session's Range; no progress is an error", async () => {
+  const { c, requests } = client((req, i) => {
+    if (req.method === "HEAD") return fakeResponse(404);
+    if (req.method === "POST") return fakeResponse(202, "", { location: "/up/s0" });
+    // The second PATCH (bytes 8-15) is answered 416: the registry already holds 0-15.
+    if (req.method === "PATCH" && i === 3) return fakeResponse(416);
+    if (req.method === "GET") return fakeResponse(204, "", { location: "/up/after-status", range: "0-15" });
+    if (req.method === "PATCH") return fakeResponse(202, "", { location: `/up/s${i}` });
+    return fakeResponse(201);
+  });
+  await pushBlob(c, "site/x", blob, { chunkSize: 8 });
+  assert.deepEqual(requests.map(summary).slice(2), [
+    "PATCH /up/s0 0-7",
+    "PATCH /up/s2 8-15",
+    "GET /up/s2",
+    "PATCH /up/after-status 16-19",
+    `PUT /up/s5?digest=${encodeURIComponent(digest)}`,
+  ]);
+  c.close();
+  const stuck = client((req) => {
+    if (req.method === "HEAD") return fakeResponse(404);
+    if (req.method === "POST") return fakeResponse(202, "", { location: "/up/s0" });
+    if (req.method === "PATCH") return fakeResponse(416);
+    return fakeResponse(204, "", { location: "/up/s0" }); // no Range: it holds nothing
+  });
+  await assert.rejects(
+    pushBlob(stuck.c, "site/x", blob, { chunkSize: 8 }),
+    /rejected the upload to site\/x at byte 0 \(HTTP 416\)/,
+  );
+  stuck.c.close();
 });

@@ -66,7 +66,8 @@ export async function pushBlob(
     options.onProgress?.(blob.size);
     return true;
   }
-  for (let offset = 0; offset < blob.size; offset += chunkSize) {
+  let offset = 0;
+  while (offset < blob.size) {
     const end = Math.min(blob.size, offset + chunkSize);
     const body = await blob.read(offset, end);
     const res = await client.send({
@@ -80,8 +81,18 @@ export async function pushBlob(
       body,
       ...(signal ? { signal } : {}),
     });
+    if (res.status === 416) {
+      // The registry already has bytes we think we still owe: a chunk whose answer was lost
+      // was sent again. Ask where the session stands and go on from there.
+      discardBody(res.body);
+      const status = await uploadStatus(client, repo, location, offset, signal);
+      options.onProgress?.(status.offset - offset);
+      ({ offset, location } = status);
+      continue;
+    }
     location = await expectLocation(client, repo, res, 202, `uploading bytes ${offset}-${end - 1}`);
     options.onProgress?.(body.length);
+    offset = end;
   }
   await finishUpload(client, repo, location, blob.digest, Buffer.alloc(0), signal);
   return true;
@@ -128,6 +139,30 @@ async function finishUpload(
   });
   if (res.status !== 201) throw await pushError(client, repo, res, `completing the upload of ${digest}`);
   discardBody(res.body);
+}
+
+/**
+ * `GET <location>`: how many bytes the session holds (`Range: 0-<last>`), and its next URL. Only
+ * progress past `offset` is accepted, so a confused registry cannot make the upload loop forever.
+ */
+async function uploadStatus(
+  client: RegistryClient,
+  repo: string,
+  location: string,
+  offset: number,
+  signal: AbortSignal | undefined,
+): Promise<{ offset: number; location: string }> {
+  const res = await client.send({ method: "GET", url: location, ...(signal ? { signal } : {}) });
+  const next = await expectLocation(client, repo, res, 204, `checking the upload at byte ${offset}`);
+  const range = /^0-(\d+)$/.exec(header(res, "range") ?? "");
+  const held = range ? Number(range[1]) + 1 : undefined;
+  if (held === undefined || held <= offset) {
+    throw new SregistryError(
+      `${client.registry} rejected the upload to ${repo} at byte ${offset} (HTTP 416) and holds no more than that`,
+      { code: "PUSH" },
+    );
+  }
+  return { offset: held, location: next };
 }
 
 /** The session's next URL from `Location`, resolved against the request's URL. */
