@@ -4,7 +4,9 @@
  * upload session, then one `PUT ?digest=` with the whole body (monolithic, blobs up to one chunk)
  * or `PATCH` chunks with `Content-Range` followed by a closing `PUT ?digest=` (chunked); the
  * manifest last, with `PUT /manifests/<tag>`. Every `Location` is resolved against the request
- * that returned it and followed as given (it may carry the registry's `_state`).
+ * that returned it and followed as given (it may carry the registry's `_state`). A chunk the
+ * registry refuses with 416 (sent again after its answer was lost) is recovered by asking the
+ * session where it stands (`GET` → `Range: 0-<last>`) and going on from there.
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs
  *
  * Write requests carry the `pull,push` scope (registry/auth.ts); a registry that answers 401 or

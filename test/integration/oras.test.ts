@@ -283,3 +283,33 @@ describe("token registry (anonymous pulls allowed, pushes need the API key)", ()
     assert.ok(readFileSync(successPath(pulled.stdout)).equals(sifBytes));
   });
 });
+
+describe("Basic-auth registry", () => {
+  test("push with Docker's config.json credentials, pull back with them, bit for bit", async () => {
+    const basic = await startRegistry({ auth: "basic" });
+    try {
+      const dir = home("basic");
+      const dockerDir = join(dir, "docker");
+      mkdirSync(dockerDir);
+      const auth = Buffer.from(`${basic.username!}:${basic.password!}`).toString("base64");
+      writeFileSync(join(dockerDir, "config.json"), JSON.stringify({ auths: { [basic.host]: { auth } } }));
+      const env = { DOCKER_CONFIG: dockerDir };
+      const pushed = await cli(["push", sifPath, `oras://${basic.host}/site/basic:1`], dir, env);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const pulled = await cli(["pull", `oras://${basic.host}/site/basic:1`], dir, env);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.ok(readFileSync(successPath(pulled.stdout)).equals(sifBytes));
+      const anonymous = await cli(
+        ["--quiet", "push", sifPath, `oras://${basic.host}/site/basic:2`],
+        home("basic-anon"),
+      );
+      assert.equal(anonymous.code, 1);
+      assert.match(
+        anonymous.stderr,
+        /^ERROR .* refused to let these credentials push to site\/basic \(HTTP 401/,
+      );
+    } finally {
+      await basic.stop();
+    }
+  });
+});
