@@ -40,7 +40,10 @@ const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 export function registerPull(program: Command, rt: CliRuntime): void {
   withPlatformFlags(program.command("pull"))
     .description("pull an image from a registry into a SIF file in storage, and record it")
-    .argument("<image>", "image uri, e.g. nvidia://tensorflow:17.11 or docker://ubuntu:22.04")
+    .argument(
+      "<image>",
+      "image uri, e.g. nvidia://tensorflow:17.11, docker://ubuntu:22.04, oras://host/repo:tag",
+    )
     .option("--name <file>", "build into this file (kept there with --no-cache or SREGISTRY_DISABLE)")
     .option("--sandbox <dir>", "write a plain directory (new or empty) instead of a SIF; not recorded")
     .option("-f, --force", "rebuild even if the same manifest was already pulled")
