@@ -17,6 +17,7 @@ export { Logger, LEVELS, parseMessageLevel } from "./util/log.js";
 export type { Settings, BackendSettings } from "./config/types.js";
 export type { ContainerRow } from "./catalog/catalog.js";
 export type { RecordOptions, RecordResult } from "./api/record.js";
+export type { PushOrasOptions, PushOrasResult } from "./api/oras.js";
 export type { PullOptions, PullResult } from "./api/pull.js";
 export type { PullEvent, PullStage } from "./pull/events.js";
 export type { AddOptions, AddResult } from "./api/add.js";

@@ -21,12 +21,13 @@ import { matchRule } from "../config/registries-conf.js";
 import type { BackendSettings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
-import { chainKeychains, staticKeychain, type Credentials, type Keychain } from "../registry/credentials.js";
-import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
+import { staticKeychain, type Credentials, type Keychain } from "../registry/credentials.js";
+import { defaultDockerConfigPath } from "../registry/docker-config.js";
 import { mirrorKeychain } from "../registry/mirror-credentials.js";
 import { matchName, planMirrors, type MirrorPlan } from "../registry/mirrors.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
+import { credentialChain } from "./credential-chain.js";
 
 export interface Remote {
   /** Backend name as stored in the catalog's `client` column (`docker`, `nvidia`). */
@@ -64,7 +65,7 @@ export function connectRemote(ctx: Context, image: string, options: ConnectOptio
     insecure: backend.insecure,
     httpsNoVerify: ctx.settings.httpsNoVerify,
     trustedRealms: ctx.settings.trustedRealms,
-    keychain: keychainFor(backend, reference, ctx.env, explicit),
+    keychain: keychainFor(ctx, backend, reference, explicit),
     logger: ctx.logger,
     plainHttpHint: `set ${noHttpsVariable(backend)}=yes or use --insecure`,
     onCredentialsAccepted: (creds) => {
@@ -123,17 +124,15 @@ function saveAcceptedKey(ctx: Context, backend: BackendSettings): void {
   }
 }
 
-/** Explicit credentials apply to the backend's own registry only; Docker's config.json is the fallback. */
+/** Explicit credentials apply to the backend's own registry only; then enroot's and Docker's files. */
 function keychainFor(
+  ctx: Context,
   backend: BackendSettings,
   reference: ImageReference,
-  env: NodeJS.ProcessEnv,
   explicit: Credentials | undefined,
 ): Keychain {
-  const chain: Keychain[] = [];
-  if (explicit && reference.registry === backend.registry) chain.push(staticKeychain(explicit));
-  chain.push(dockerConfigKeychain(backend.dockerConfigPath ?? defaultDockerConfigPath(env)));
-  return chainKeychains(...chain);
+  const own = explicit && reference.registry === backend.registry ? [staticKeychain(explicit)] : [];
+  return credentialChain(ctx, reference, own, backend.dockerConfigPath);
 }
 
 /**

@@ -40,12 +40,15 @@ import { singularityOverlay } from "../build/singularity/overlay.js";
 import type { RootAttributes } from "../build/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
+import { isOrasUri } from "../reference/oras.js";
 import type { ResolvedImage } from "../registry/client.js";
+import type { Platform } from "../registry/types.js";
 import { freeBytes, isNoSpace, noSpaceError, preflight } from "../util/disk.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { VERSION } from "../version.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
+import { pullOras } from "./oras.js";
 import { catalogNames, manifestMetrics } from "./record.js";
 import { assembleSif, imageCreated } from "../pull/assemble.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "../pull/download.js";
@@ -78,6 +81,8 @@ export interface PullOptions {
   allowForeignLayers?: boolean;
   /** Plain http for this pull (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
   insecure?: boolean;
+  /** The platform to pick from an index (`--platform`/`--arch`); default the settings'. */
+  platform?: Platform;
   onEvent?: PullEventListener;
   signal?: AbortSignal;
 }
@@ -113,6 +118,7 @@ interface Job {
 }
 
 export async function pull(ctx: Context, image: string, options: PullOptions = {}): Promise<PullResult> {
+  if (isOrasUri(image)) return pullOras(ctx, image, options);
   const remote = connectRemote(ctx, image, { insecure: options.insecure ?? false });
   try {
     return await pullWith(ctx, remote, options);
@@ -148,7 +154,7 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     compression,
     emit,
     timer,
-    key: keyFor(ctx, remote, compression, topDigest),
+    key: keyFor(ctx, remote, options.platform, compression, topDigest),
     outputBytes: 0,
   };
   if (!useCatalog) return resolveAndBuild(job, topDigest);
@@ -212,13 +218,13 @@ async function resolveAndBuild(job: Job, topDigest: string): Promise<PullResult>
   const resolved = await remote.registry.resolveImage(
     ref.repository,
     ref.digest ?? ref.tag,
-    ctx.settings.platform,
+    options.platform ?? ctx.settings.platform,
     withSignal(signal),
   );
   checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
   // The tag may have moved since its digest was read: key the build on what was really resolved.
   const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, compression, resolvedTop);
+  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options.platform, compression, resolvedTop);
   timer.end("resolve");
 
   const store = ctx.settings.disableCache
@@ -527,10 +533,16 @@ async function storeResult(
   return { path: target, uri, version, row, created, ...(named ? { named } : {}) };
 }
 
-function keyFor(ctx: Context, remote: Remote, compression: CompressionSpec, topDigest: string): string {
+function keyFor(
+  ctx: Context,
+  remote: Remote,
+  platform: Platform | undefined,
+  compression: CompressionSpec,
+  topDigest: string,
+): string {
   return pullKey({
     topDigest,
-    platform: ctx.settings.platform,
+    platform: platform ?? ctx.settings.platform,
     reference: formatReference(remote.reference),
     compression: compressionKey(compression),
     preferCmd: ctx.settings.dockerCmd,

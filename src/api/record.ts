@@ -14,6 +14,7 @@ import type { ContainerRow } from "../catalog/catalog.js";
 import { catalogUriFromReference, formatCatalogUri } from "../reference/catalog-uri.js";
 import type { ImageReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
+import type { Platform } from "../registry/types.js";
 import { connectRemote, manifestUrl, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
 
@@ -27,6 +28,8 @@ export interface RecordResult {
 export interface RecordOptions {
   /** Plain http (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
   insecure?: boolean;
+  /** The platform to pick from an index (`--platform`/`--arch`); default the settings'. */
+  platform?: Platform;
 }
 
 export async function record(
@@ -38,7 +41,11 @@ export async function record(
   const remote = connectRemote(ctx, image, { insecure: options.insecure ?? false });
   const ref = remote.reference;
   const wanted = ref.digest ?? ref.tag;
-  const resolved = await remote.registry.resolveImage(ref.repository, wanted, ctx.settings.platform);
+  const resolved = await remote.registry.resolveImage(
+    ref.repository,
+    wanted,
+    options.platform ?? ctx.settings.platform,
+  );
   const version = ref.digest ?? "";
   const names = catalogNames(ref);
   const { row, created } = catalog.upsertContainer({

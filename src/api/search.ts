@@ -31,7 +31,9 @@ import { resolveClientName } from "../config/backend.js";
 import { isRegistryClient } from "../config/clients.js";
 import { stripScheme } from "../reference/grammar.js";
 import { SregistryError } from "../util/errors.js";
-import { connectRemote } from "./backend.js";
+import type { Platform } from "../registry/types.js";
+import { mapLimit } from "../util/pool.js";
+import { connectRemote, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
 
 export interface SearchOptions {
@@ -43,6 +45,11 @@ export interface SearchOptions {
   pageSize?: number;
   /** Plain http to the registry (`--insecure`), as if SREGISTRY_<CLIENT>_NOHTTPS were set. */
   insecure?: boolean;
+  /**
+   * Keep only the tags that have an image for this platform (`--platform`/`--arch`): one manifest
+   * (and, for a single-image tag, config) request per tag, four at a time.
+   */
+  platform?: Platform;
 }
 
 export interface RemoteTags {
@@ -111,7 +118,7 @@ function searchableText(row: ContainerRow): string[] {
 }
 
 async function listRemoteTags(ctx: Context, word: string, options: SearchOptions): Promise<RemoteTags> {
-  const pageSize = options.pageSize;
+  const { pageSize, platform } = options;
   const remote = connectRemote(ctx, word, { insecure: options.insecure ?? false });
   const { reference, backend } = remote;
   const entry = {
@@ -128,7 +135,8 @@ async function listRemoteTags(ctx: Context, word: string, options: SearchOptions
       pageSize === undefined ? {} : { pageSize },
     );
     // Registries list in storage order; numeric-aware sorting puts 1.9 before 1.10.
-    const tags = [...listed].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    const sorted = [...listed].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    const tags = platform ? await tagsForPlatform(remote, sorted, platform) : sorted;
     return { ...entry, tags, uris: tags.map((tag) => `${prefix}${reference.repository}:${tag}`) };
   } catch (err) {
     if (!(err instanceof SregistryError)) throw err;
@@ -136,4 +144,11 @@ async function listRemoteTags(ctx: Context, word: string, options: SearchOptions
   } finally {
     remote.registry.close();
   }
+}
+
+/** The tags whose image (or index) has an image for `platform`; a tag without one is left out. */
+async function tagsForPlatform(remote: Remote, tags: string[], platform: Platform): Promise<string[]> {
+  const repository = remote.reference.repository;
+  const matches = await mapLimit(tags, 4, (tag) => remote.registry.hasPlatform(repository, tag, platform));
+  return tags.filter((_, index) => matches[index]);
 }

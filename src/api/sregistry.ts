@@ -15,6 +15,7 @@ import { get } from "./get.js";
 import { images } from "./images.js";
 import { inspect, type InspectResult } from "./inspect.js";
 import { pull, type PullOptions, type PullResult } from "./pull.js";
+import { pushOras, type PushOrasOptions, type PushOrasResult } from "./oras.js";
 import { record, type RecordOptions, type RecordResult } from "./record.js";
 import { add, type AddOptions, type AddResult } from "./add.js";
 import {
@@ -62,9 +63,21 @@ export class Sregistry {
     return pull(this.context, image, options);
   }
 
-  /** Records an image's manifests in the catalog (no layers). */
+  /** Records an image's manifests in the catalog (no layers); `platform` overrides the settings'. */
   record(image: string, options: RecordOptions = {}): Promise<RecordResult> {
     return record(this.context, image, options);
+  }
+
+  /**
+   * Uploads a SIF file or catalog image to `oras://registry/repo:tag`, as `apptainer push` does.
+   *
+   * @example
+   * ```ts
+   * await client.push("nvidia/pytorch:24.01-py3", "oras://registry.site.org/ngc/pytorch:24.01-py3");
+   * ```
+   */
+  push(image: string, target: string, options: PushOrasOptions = {}): Promise<PushOrasResult> {
+    return pushOras(this.context, image, target, options);
   }
 
   /** Catalog rows, optionally filtered by a query word. */

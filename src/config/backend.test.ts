@@ -55,9 +55,10 @@ test("resolveClientName: no scheme → default client (env, then secrets file, t
 
 test("resolveClientName: an unknown scheme is an error", () => {
   assert.throws(
-    () => resolveClientName("oras://foo/bar", settingsFor()),
-    (err: unknown) => err instanceof SregistryError && err.message === "oras is not a recognized uri.",
+    () => resolveClientName("ftp://foo/bar", settingsFor()),
+    (err: unknown) => err instanceof SregistryError && err.message === "ftp is not a recognized uri.",
   );
+  assert.equal(resolveClientName("oras://foo/bar", settingsFor()).client, "oras");
 });
 
 test("nvidia: defaults nvcr.io, v2, $oauthtoken, collection nvidia, https", () => {

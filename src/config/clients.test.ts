@@ -9,12 +9,12 @@ test("normaliseClientName: underscores, case and shub", () => {
   assert.equal(normaliseClientName("myshub"), "hub");
 });
 
-test("the fifteen schemes of the original are known, others are not", () => {
-  assert.equal(KNOWN_CLIENTS.length, 15);
-  for (const name of ["docker", "nvidia", "hub", "s3", "google_drive", "shub", "https"]) {
+test("the fifteen schemes of the original and oras are known, others are not", () => {
+  assert.equal(KNOWN_CLIENTS.length, 16);
+  for (const name of ["docker", "nvidia", "hub", "s3", "google_drive", "shub", "https", "oras"]) {
     assert.equal(isKnownClient(name), true, name);
   }
-  for (const name of ["ftp", "oras", "library", ""]) assert.equal(isKnownClient(name), false, name);
+  for (const name of ["ftp", "library", ""]) assert.equal(isKnownClient(name), false, name);
 });
 
 test("only docker and nvidia are registry clients", () => {

@@ -2,8 +2,9 @@
  * The backend ("client") names of the original tool and how a name is normalised.
  *
  * A name comes from a `scheme://` prefix, from SREGISTRY_CLIENT or from the secrets file. The
- * original accepted these fifteen uri schemes; only `docker` and `nvidia` have a registry backend
- * in this version, the others still select a client name for the local catalog commands.
+ * original accepted these fifteen uri schemes, plus `oras` (SIFs in OCI registries, api/oras.ts);
+ * only `docker` and `nvidia` have a registry backend in this version, the others still select a
+ * client name for the local catalog commands.
  *
  * @example
  * ```ts
@@ -13,7 +14,7 @@
  * ```
  */
 
-/** Every scheme the original recognised in `scheme://image` (compat §1.4). */
+/** Every scheme the original recognised in `scheme://image`, and `oras`. */
 export const KNOWN_CLIENTS: readonly string[] = [
   "aws",
   "docker",
@@ -27,6 +28,7 @@ export const KNOWN_CLIENTS: readonly string[] = [
   "google-drive",
   "hub",
   "nvidia",
+  "oras",
   "registry",
   "s3",
   "swift",

@@ -16,6 +16,8 @@
  *   reference only (the original removed them anywhere).
  * - A digest is validated (`parseDigest`); with both a tag and a digest, both are kept and the
  *   digest wins for fetching (`referenceTarget`).
+ * - enroot's `[USER@][REGISTRY#]IMAGE[:TAG]` is accepted too (see enroot.ts): `nvcr.io#nvidia/pytorch`
+ *   names the registry explicitly, and `USER@` is kept as `user` (the login to authenticate as).
  *
  * @example
  * ```ts
@@ -27,6 +29,7 @@
  */
 import { SregistryError } from "../util/errors.js";
 import { parseDigest, type Digest } from "./digest.js";
+import { isEnrootUser, splitEnrootPrefix } from "./enroot.js";
 import {
   isDockerHub,
   isPathComponent,
@@ -57,6 +60,8 @@ export interface ImageReference {
   tag: string;
   /** Content digest when given with `@`; it wins over the tag for fetching. */
   digest?: Digest;
+  /** enroot's `USER@`: the login whose credentials to use for this registry. */
+  user?: string;
 }
 
 export interface ReferenceDefaults {
@@ -78,13 +83,17 @@ export function parseImageReference(input: string, defaults: ReferenceDefaults):
     });
   };
   if (text === "") fail("empty");
-  const { rest, suffix } = splitAt(stripScheme(text));
+  const enroot = splitEnrootPrefix(stripScheme(text));
+  if (enroot.user !== undefined && !isEnrootUser(enroot.user)) fail(`bad user "${shown(enroot.user)}"`);
+  if (enroot.registry === "") fail("empty registry before #");
+  const { rest, suffix } = splitAt(enroot.image);
   const digest = suffix === undefined ? undefined : checkedDigest(suffix, fail);
   const { path, tag } = splitTag(stripImageExtension(rest));
   if (tag !== undefined && !isTag(tag)) fail(`bad tag "${shown(tag)}"`);
   const segments = stripImageExtension(path).split("/");
-  const hasRegistry = segments.length > 1 && looksLikeRegistry(segments[0]!);
-  const registry = normaliseRegistry(hasRegistry ? segments.shift()! : defaults.registry, defaults, fail);
+  const hasRegistry = enroot.registry === undefined && segments.length > 1 && looksLikeRegistry(segments[0]!);
+  const host = enroot.registry ?? (hasRegistry ? segments.shift()! : defaults.registry);
+  const registry = normaliseRegistry(host, defaults, fail);
   const repoSegments = segments.map((segment) => segment.toLowerCase());
   for (const segment of repoSegments) {
     if (!isPathComponent(segment))
@@ -104,7 +113,9 @@ export function parseImageReference(input: string, defaults: ReferenceDefaults):
     // lower-cases it (catalogUriFromReference), as the original did.
     tag: tag ?? "latest",
   };
-  return digest === undefined ? ref : { ...ref, digest };
+  if (digest !== undefined) ref.digest = digest;
+  if (enroot.user !== undefined) ref.user = enroot.user;
+  return ref;
 }
 
 /** Lower-cases and validates a digest; the error names the reference. */

@@ -66,6 +66,12 @@ test("scopeForPath", () => {
   assert.equal(scopeForPath("/v2/library/busybox/tags/list"), "repository:library/busybox:pull");
   assert.equal(scopeForPath("/v2/"), undefined);
   assert.equal(scopeForPath("/v2/_catalog"), undefined);
+  // The push flow's writes ask for push too.
+  assert.equal(scopeForPath("/v2/a/b/blobs/uploads/", "POST"), "repository:a/b:pull,push");
+  assert.equal(scopeForPath("/v2/a/b/blobs/uploads/u1?_state=x", "PATCH"), "repository:a/b:pull,push");
+  assert.equal(scopeForPath("/v2/a/b/manifests/1", "PUT"), "repository:a/b:pull,push");
+  assert.equal(scopeForPath("/v2/a/b/blobs/sha256:00", "HEAD"), "repository:a/b:pull");
+  assert.equal(scopeForPath("/v2/a/b/manifests/1", "DELETE"), "repository:a/b:delete");
 });
 
 test("bearer flow: Basic key only to the realm, no service param, token to the registry, cached", async () => {

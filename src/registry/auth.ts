@@ -63,10 +63,17 @@ interface Attached {
   credentials?: Credentials;
 }
 
-/** `repository:<repo>:pull` for registry API paths that name a repository, else undefined. */
-export function scopeForPath(pathname: string): string | undefined {
+/**
+ * `repository:<repo>:pull` for registry API paths that name a repository, else undefined; a
+ * request that writes (POST/PATCH/PUT/DELETE: the distribution spec's push flow) needs
+ * `pull,push`, as the token spec's examples ask for it (DELETE: `delete`, as distribution wants).
+ */
+export function scopeForPath(pathname: string, method = "GET"): string | undefined {
   const m = /^\/v2\/(.+)\/(?:manifests|blobs|tags)\//.exec(pathname);
-  return m ? `repository:${m[1]}:pull` : undefined;
+  if (!m) return undefined;
+  const actions =
+    method === "GET" || method === "HEAD" ? "pull" : method === "DELETE" ? "delete" : "pull,push";
+  return `repository:${m[1]}:${actions}`;
 }
 
 export function withAuth(inner: Transport, options: AuthOptions): Transport {
@@ -93,7 +100,7 @@ class AuthSession {
     const url = new URL(original.url);
     const req = { ...original, headers: withoutAuthorization(original.headers) };
     if (url.host.toLowerCase() !== this.host) return this.inner(req);
-    const scope = scopeForPath(url.pathname);
+    const scope = scopeForPath(url.pathname, req.method);
     const attached = await this.preemptive(scope, url);
     const res = await this.exchange(req, attached);
     if (res.status !== 401) return res;

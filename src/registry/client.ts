@@ -26,7 +26,14 @@ import { withAuth } from "./auth.js";
 import { openBlob, readConfigBlob, type OpenedBlob } from "./blob.js";
 import type { Credentials, Keychain } from "./credentials.js";
 import { formatReference, responseError } from "./errors.js";
-import { createHttpTransport, header, type ClosableTransport, type Transport } from "./http.js";
+import {
+  createHttpTransport,
+  header,
+  type ClosableTransport,
+  type HttpRequest,
+  type HttpResponse,
+  type Transport,
+} from "./http.js";
 import { withLogging } from "./logging.js";
 import { withPlainHttpDetection } from "./network-errors.js";
 import { fetchManifest, type FetchedManifest } from "./manifest.js";
@@ -207,6 +214,45 @@ export class RegistryClient {
       options.signal,
     );
     return resolved;
+  }
+
+  /**
+   * One request through the client's stack (auth with the scope the method needs, redirects,
+   * retry): the push flow's HEAD/POST/PATCH/PUT. The caller consumes or discards the body.
+   */
+  send(request: HttpRequest): Promise<HttpResponse> {
+    return this.transport(request);
+  }
+
+  /**
+   * True when `reference` has an image for `platform` (an index entry, or a single image whose
+   * config names it), without fetching more than the manifest and, for a single image, its config.
+   */
+  async hasPlatform(
+    repo: string,
+    reference: string,
+    platform: Platform,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const shown = `${this.registry}/${formatReference(repo, reference)}`;
+    const top = await this.fetchManifest(repo, reference, options);
+    if (top.kind === "index") {
+      try {
+        selectPlatform(top.json as ImageIndex, platform, shown);
+        return true;
+      } catch (err) {
+        if (err instanceof SregistryError && err.code === "PLATFORM") return false;
+        throw err;
+      }
+    }
+    let config: ImageConfig;
+    if (top.kind === "schema1") config = schema1ToImage(top.json as Schema1Manifest).config;
+    else {
+      const json = top.json as ImageManifest;
+      const blob = await readConfigBlob({ ...this.request(repo), signal: options.signal }, json.config);
+      config = parseConfig(blob.bytes, shown, json.layers.length);
+    }
+    return platformRank(platformOf(config, platform), platform) !== undefined;
   }
 
   /**

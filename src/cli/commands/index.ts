@@ -13,6 +13,7 @@ import { registerGet } from "./get.js";
 import { registerImages } from "./images.js";
 import { registerInspect } from "./inspect.js";
 import { registerPull } from "./pull.js";
+import { registerPush } from "./push.js";
 import { registerRecord } from "./record.js";
 import { registerVersion } from "./version.js";
 
@@ -32,6 +33,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerRmi,
   registerSearch,
   registerPull,
+  registerPush,
   registerLabels,
   registerRecord,
 ];

@@ -12,10 +12,14 @@
  * ```
  */
 import { Option, type Command } from "commander";
+import { pushOras } from "../../api/oras.js";
 import { pull, type PullResult } from "../../api/pull.js";
 import { registryClient } from "../../api/backend.js";
 import { parseCompression } from "../../build/squashfs/compression.js";
+import { parseCatalogUri } from "../../reference/catalog-uri.js";
+import { parseOrasUri } from "../../reference/oras.js";
 import { SregistryError } from "../../util/errors.js";
+import { chosenPlatform, withPlatformFlags } from "../platform-flags.js";
 import { PullProgress } from "../progress.js";
 import type { CliRuntime } from "../runtime.js";
 
@@ -28,15 +32,20 @@ interface PullFlags {
   threads?: string;
   allowForeignLayers?: boolean;
   insecure?: boolean;
+  platform?: string;
+  arch?: string;
+  pushTo?: string;
 }
 
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 export function registerPull(program: Command, rt: CliRuntime): void {
-  program
-    .command("pull")
+  withPlatformFlags(program.command("pull"))
     .description("pull an image from a registry into a SIF file in storage, and record it")
-    .argument("<image>", "image uri, e.g. nvidia://tensorflow:17.11 or docker://ubuntu:22.04")
+    .argument(
+      "<image>",
+      "image uri, e.g. nvidia://tensorflow:17.11, docker://ubuntu:22.04, oras://host/repo:tag",
+    )
     .option("--name <file>", "build into this file (kept there with --no-cache or SREGISTRY_DISABLE)")
     .option("--sandbox <dir>", "write a plain directory (new or empty) instead of a SIF; not recorded")
     .option("-f, --force", "rebuild even if the same manifest was already pulled")
@@ -50,10 +59,16 @@ export function registerPull(program: Command, rt: CliRuntime): void {
     .option("--threads <n>", "parallel layer downloads (default SREGISTRY_PYTHON_THREADS, 9)")
     .option("--allow-foreign-layers", "also fetch non-distributable layers")
     .option("--insecure", "plain http to the registry (like SREGISTRY_<CLIENT>_NOHTTPS=yes)")
+    .option(
+      "--push-to <oras-uri>",
+      "then push the SIF to oras://registry/repo:tag, for everyone else to pull",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  SREGISTRY_NVIDIA_TOKEN=<key> sregistry pull nvidia://tensorflow:17.11\n" +
         "  sregistry pull --compression zstd docker://ubuntu:22.04\n" +
+        "  sregistry pull --arch arm64 docker://ubuntu:22.04\n" +
+        "  sregistry pull --push-to oras://registry.site.org/ngc/pytorch:24.01-py3 nvidia://pytorch:24.01-py3\n" +
         "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
@@ -61,8 +76,14 @@ export function registerPull(program: Command, rt: CliRuntime): void {
       rt.announce(registryClient(ctx, image).client);
       const threads = parseThreads(flags.threads);
       const compression = parseCompression(flags.compression);
+      const platform = chosenPlatform(flags, ctx.settings);
       if (flags.sandbox !== undefined && flags.name !== undefined) {
         throw new SregistryError("--sandbox and --name cannot be used together");
+      }
+      // Checked before the pull, so a typo does not surface only after a long build.
+      if (flags.pushTo !== undefined) {
+        if (flags.sandbox !== undefined) throw new SregistryError("--push-to needs a SIF, not --sandbox");
+        parseOrasUri(flags.pushTo);
       }
       const progress = rt.flags.quiet
         ? undefined
@@ -78,6 +99,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
             ...(threads ? { threads } : {}),
             allowForeignLayers: Boolean(flags.allowForeignLayers),
             insecure: Boolean(flags.insecure),
+            ...(platform ? { platform } : {}),
             ...(progress ? { onEvent: (event) => progress.handle(event) } : {}),
             signal,
           });
@@ -86,6 +108,10 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         }
       });
       report(rt, result);
+      if (flags.pushTo !== undefined) {
+        const { name, tag } = parseCatalogUri(result.uri);
+        await pushOras(ctx, result.path, flags.pushTo, { title: `${name}_${tag}.sif` });
+      }
     });
 }
 

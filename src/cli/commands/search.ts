@@ -8,6 +8,7 @@ import { resolveClientName } from "../../config/backend.js";
 import { SregistryError } from "../../util/errors.js";
 import { sanitizeForTerminal } from "../../util/terminal.js";
 import { imagesTable, rowForJson } from "../rows.js";
+import { chosenPlatform, withPlatformFlags } from "../platform-flags.js";
 import type { CliRuntime } from "../runtime.js";
 
 interface SearchFlags {
@@ -15,11 +16,12 @@ interface SearchFlags {
   remote?: boolean;
   json?: boolean;
   insecure?: boolean;
+  platform?: string;
+  arch?: string;
 }
 
 export function registerSearch(program: Command, rt: CliRuntime): void {
-  program
-    .command("search")
+  withPlatformFlags(program.command("search"))
     .description("search the local catalog; with the docker or nvidia backend, also list a repository's tags")
     .argument(
       "[query...]",
@@ -41,15 +43,18 @@ export function registerSearch(program: Command, rt: CliRuntime): void {
         "  sregistry search tensorflow",
         "  sregistry search nvidia://nvidia/tensorflow",
         "  SREGISTRY_CLIENT=docker sregistry search busybox --json",
+        "  sregistry search --arch arm64 docker://ubuntu   (only the tags with an arm64 image)",
       ].join("\n"),
     )
     .action(async (query: string[], flags: SearchFlags) => {
       const ctx = rt.context();
       if (!flags.json) rt.announce(resolveClientName(query[0], ctx.settings).client);
+      const platform = chosenPlatform(flags, ctx.settings);
       const found = await search(ctx, query, {
         local: Boolean(flags.local),
         remote: Boolean(flags.remote),
         insecure: Boolean(flags.insecure),
+        ...(platform ? { platform } : {}),
       });
       if (flags.json) rt.printJson({ ...found, local: found.local.map(rowForJson) });
       else {
