@@ -11,7 +11,8 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { openCatalog } from "../catalog/database.js";
+import { describeCatalogStorage } from "../catalog/catalog-storage.js";
+import { catalogStorageOf, openCatalog } from "../catalog/database.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
 import { loadSettings } from "../config/settings.js";
@@ -70,6 +71,9 @@ export class Context {
       // folder is created, private to the user, like the rest of what a pull writes.
       if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.openedCatalog = openCatalog(this.settings.databasePath);
+      const storage = catalogStorageOf(this.openedCatalog);
+      if (storage)
+        this.logger.debug(`catalog ${this.settings.databasePath}: ${describeCatalogStorage(storage)}`);
     }
     return this.openedCatalog;
   }
