@@ -21,8 +21,9 @@
  * ```
  */
 import { chmod, chown, mkdir, readdir, rename, rmdir, stat, utimes } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { BlobStore } from "../cache/blob-store.js";
+import { blobCacheDir } from "./cache.js";
 import type { ContainerRow } from "../catalog/catalog.js";
 import { placeFile, sha256File, storagePath } from "../catalog/storage.js";
 import type { Compression } from "../build/squashfs/args.js";
@@ -149,10 +150,13 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
 
   const store = ctx.settings.disableCache
     ? await BlobStore.temporary(ctx.settings.tmpDir)
-    : new BlobStore(join(ctx.settings.cacheDir, "sregistry", "blobs"));
+    : new BlobStore(blobCacheDir(ctx.settings), { verifyDigest: ctx.settings.verifyCache });
+  // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
+  const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
   try {
     return await fetchAndBuild(job, resolved, store);
   } finally {
+    hold.release();
     await store.dispose();
   }
 }
