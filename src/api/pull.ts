@@ -39,6 +39,7 @@ import { connectRemote, manifestUrl, type Remote } from "./backend.js";
 import type { Context } from "./context.js";
 import { catalogNames, manifestMetrics } from "./record.js";
 import { assembleSif, imageCreated } from "../pull/assemble.js";
+import { cachedConfig } from "../pull/cached-config.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "../pull/download.js";
 import type { PullEventListener, PullStage } from "../pull/events.js";
 import { flattenInto } from "../pull/flatten-stream.js";
@@ -136,27 +137,32 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
       };
     }
   }
-  const resolved = await remote.registry.resolveImage(
-    ref.repository,
-    ref.digest ?? ref.tag,
-    ctx.settings.platform,
-    withSignal(signal),
-  );
-  checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
-  // The tag may have moved since its digest was read: key the build on what was really resolved.
-  const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, compression, resolvedTop);
-  timer.end("resolve");
-
   const store = ctx.settings.disableCache
     ? await BlobStore.temporary(ctx.settings.tmpDir)
     : new BlobStore(blobCacheDir(ctx.settings), { verifyDigest: ctx.settings.verifyCache });
-  // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
-  const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
   try {
-    return await fetchAndBuild(job, resolved, store);
+    const resolved = await remote.registry.resolveImage(
+      ref.repository,
+      ref.digest ?? ref.tag,
+      ctx.settings.platform,
+      {
+        ...withSignal(signal),
+        readConfig: cachedConfig(store, signal),
+      },
+    );
+    checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
+    // The tag may have moved since its digest was read: key the build on what was really resolved.
+    const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
+    if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, compression, resolvedTop);
+    timer.end("resolve");
+    // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
+    const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
+    try {
+      return await fetchAndBuild(job, resolved, store);
+    } finally {
+      hold.release();
+    }
   } finally {
-    hold.release();
     await store.dispose();
   }
 }
