@@ -109,6 +109,25 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     }
   });
 
+  it("a WAL catalog moved onto NFS is converted to the rollback journal and leaves no -wal/-shm", async () => {
+    const d = await freshDir();
+    const dbPath = join(d, "sregistry.db");
+    const local = openCatalog(dbPath, { statfs: reportedAs(EXT4) });
+    local.upsertContainer(row("kept"));
+    local.close();
+    const moved = openCatalog(dbPath, { statfs: reportedAs(NFS) });
+    try {
+      assert.equal(moved.db.pragma("journal_mode", { simple: true }), "delete");
+      assert.deepEqual(
+        moved.listContainers().map((r) => r.name),
+        ["kept"],
+      );
+    } finally {
+      moved.close();
+    }
+    assert.deepEqual(await readdir(d), ["sregistry.db"]);
+  });
+
   it("a live lease of another host makes a writer give up with one line; an expired one is taken over", async () => {
     const d = await freshDir();
     const dbPath = join(d, "sregistry.db");
