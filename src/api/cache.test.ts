@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { utimes } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
@@ -104,6 +105,16 @@ describe("cache list and clean", () => {
       (await cacheClean(t.ctx, { all: true })).removed.map((b) => b.digest),
       [digest("mid")],
     );
+  });
+
+  it("does not create a catalog just to list the cache", async () => {
+    const other = tempCatalog("sregistry-cache-nodb-");
+    try {
+      assert.deepEqual((await cacheList(other.ctx)).blobs, []);
+      assert.equal(existsSync(other.ctx.settings.databasePath), false);
+    } finally {
+      other.dispose();
+    }
   });
 
   it("asks for a criterion and parses ages and sizes", async () => {

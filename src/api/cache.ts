@@ -15,6 +15,7 @@
  * console.log(result.removed.length, result.freedBytes);
  * ```
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { listBlobs, pruneTemp, removeUnheldBlob, heldBlobs } from "../cache/gc.js";
 import { parseMetrics } from "../catalog/catalog.js";
@@ -70,7 +71,9 @@ export function blobCacheDir(settings: Pick<Settings, "cacheDir">): string {
 /** Every blob in the cache, least recently used first, with the catalog images that use it. */
 export async function cacheList(ctx: Context): Promise<CacheListing> {
   const root = blobCacheDir(ctx.settings);
-  const users = ctx.catalogEnabled ? imagesByBlob(ctx) : new Map<string, string[]>();
+  // Listing the cache must not create a catalog: with none yet, no image uses any blob.
+  const hasCatalog = ctx.catalogEnabled && existsSync(ctx.settings.databasePath);
+  const users = hasCatalog ? imagesByBlob(ctx) : new Map<string, string[]>();
   const held = await heldBlobs(root);
   const blobs = (await listBlobs(root))
     .sort((a, b) => a.lastUsedMs - b.lastUsedMs || a.digest.localeCompare(b.digest))
