@@ -114,7 +114,10 @@ export class Lease {
 
   /**
    * Pushes the expiry `leaseMs` ahead; false when the lock is no longer ours (it expired and was
-   * broken). The new content replaces the old by rename, so readers never see a partial file.
+   * broken). The new content replaces the old by rename, so readers never see a partial file. The
+   * token check and the rename are two steps: a holder whose lease ran out *and* was taken over in
+   * between could overwrite the new holder's lock. Renewing every quarter lease makes that need
+   * three missed renewals first; callers guard nothing whose correctness depends on the lock alone.
    */
   renew(): boolean {
     if (this.released) return false;
