@@ -23,4 +23,5 @@ export type { PullEvent, PullStage } from "./pull/events.js";
 export type { AddOptions, AddResult } from "./api/add.js";
 export type { SearchOptions, SearchResult } from "./api/search.js";
 export type { InspectResult } from "./api/inspect.js";
+export type { CacheCleanOptions, CacheCleanResult, CacheEntry, CacheListing } from "./api/cache.js";
 export { VERSION } from "./version.js";

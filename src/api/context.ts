@@ -11,7 +11,8 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { openCatalog } from "../catalog/database.js";
+import { describeCatalogStorage } from "../catalog/catalog-storage.js";
+import { catalogStorageOf, openCatalog } from "../catalog/database.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
 import { loadSettings } from "../config/settings.js";
@@ -71,6 +72,9 @@ export class Context {
       this.ensureDatabaseFolder();
       this.openedCatalog = openCatalog(this.settings.databasePath);
       this.debugLocations();
+      const storage = catalogStorageOf(this.openedCatalog);
+      if (storage)
+        this.logger.debug(`catalog ${this.settings.databasePath}: ${describeCatalogStorage(storage)}`);
     }
     return this.openedCatalog;
   }

@@ -31,6 +31,7 @@
 import { chmod, chown, mkdir, readdir, rename, rmdir, stat, utimes } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { BlobStore } from "../cache/blob-store.js";
+import { blobCacheDir } from "./cache.js";
 import type { ContainerRow } from "../catalog/catalog.js";
 import { placeFile, sha256File, storagePath } from "../catalog/storage.js";
 import { checkSquashfsOptions } from "../build/squashfs/builder.js";
@@ -51,6 +52,7 @@ import type { Context } from "./context.js";
 import { pullOras } from "./oras.js";
 import { catalogNames, manifestMetrics } from "./record.js";
 import { assembleSif, imageCreated } from "../pull/assemble.js";
+import { cachedConfig } from "../pull/cached-config.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "../pull/download.js";
 import type { PullEventListener, PullStage } from "../pull/events.js";
 import { flattenInto } from "../pull/flatten-stream.js";
@@ -215,23 +217,31 @@ async function resolveAndBuild(job: Job, topDigest: string): Promise<PullResult>
   const { ctx, remote, options, timer, compression } = job;
   const ref = remote.reference;
   const signal = options.signal;
-  const resolved = await remote.registry.resolveImage(
-    ref.repository,
-    ref.digest ?? ref.tag,
-    options.platform ?? ctx.settings.platform,
-    withSignal(signal),
-  );
-  checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
-  // The tag may have moved since its digest was read: key the build on what was really resolved.
-  const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options.platform, compression, resolvedTop);
-  timer.end("resolve");
-
   const store = ctx.settings.disableCache
     ? await BlobStore.temporary(ctx.settings.tmpDir)
-    : new BlobStore(join(ctx.settings.cacheDir, "sregistry", "blobs"));
+    : new BlobStore(blobCacheDir(ctx.settings), { verifyDigest: ctx.settings.verifyCache });
   try {
-    return await fetchAndBuild(job, resolved, store);
+    const resolved = await remote.registry.resolveImage(
+      ref.repository,
+      ref.digest ?? ref.tag,
+      options.platform ?? ctx.settings.platform,
+      {
+        ...withSignal(signal),
+        readConfig: cachedConfig(store, signal),
+      },
+    );
+    checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
+    // The tag may have moved since its digest was read: key the build on what was really resolved.
+    const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
+    if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options.platform, compression, resolvedTop);
+    timer.end("resolve");
+    // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
+    const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
+    try {
+      return await fetchAndBuild(job, resolved, store);
+    } finally {
+      hold.release();
+    }
   } finally {
     await store.dispose();
   }

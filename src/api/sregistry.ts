@@ -36,6 +36,13 @@ import { rename, type RenameResult } from "./rename.js";
 import { rm, type RemoveResult } from "./rm.js";
 import { search, type SearchOptions, type SearchResult } from "./search.js";
 import { shell, type ShellOptions } from "./shell.js";
+import {
+  cacheClean,
+  cacheList,
+  type CacheCleanOptions,
+  type CacheCleanResult,
+  type CacheListing,
+} from "./cache.js";
 
 export type SregistryOptions = ContextOptions;
 
@@ -202,6 +209,34 @@ export class Sregistry {
   /** Deletes a backend's settings; false when there was none. */
   deleteBackend(name: string): boolean {
     return deleteBackend(this.context, name);
+  }
+
+  /**
+   * The layer cache's blobs, least recently used first, with sizes, last use and the catalog
+   * images that use each.
+   *
+   * @example
+   * ```ts
+   * const { blobs, totalBytes } = await client.cacheList();
+   * for (const blob of blobs) console.log(blob.digest, blob.size, blob.lastUsed, blob.images.join(","));
+   * ```
+   */
+  cacheList(): Promise<CacheListing> {
+    return cacheList(this.context);
+  }
+
+  /**
+   * Removes cached blobs least recently used first (by age, size budget, or all); blobs a running
+   * pull on any host holds are kept.
+   *
+   * @example
+   * ```ts
+   * const { removed, freedBytes } = await client.cacheClean({ olderThan: "30d", maxSize: "50G" });
+   * await client.cacheClean({ all: true, dryRun: true }); // what --all would remove
+   * ```
+   */
+  cacheClean(options: CacheCleanOptions): Promise<CacheCleanResult> {
+    return cacheClean(this.context, options);
   }
 
   close(): void {

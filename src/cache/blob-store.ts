@@ -9,7 +9,19 @@
  * leaves only a temp file and a lock, both cleaned up by the next `ensure` of that blob (or by
  * `pruneTemp`); nothing half-written is ever visible.
  *
+ * A blob found present is checked before it is used: its size always (a truncated or swapped file
+ * is removed and fetched again), its sha256 too when `verifyDigest` is set (SREGISTRY_VERIFY_CACHE)
+ * or when the cache is group-writable, since then anyone in the group could have put it there.
+ * Blobs this process downloaded itself are not re-hashed.
+ *
+ * A running pull `hold`s its blobs (a lease file per blob in `holds/`, renewed while it runs) so
+ * that `cache clean` (gc.ts), from any host, leaves them alone; each use also refreshes the blob's
+ * `used/` marker, whose mtime is the last use `cache clean` sorts by.
+ *
  * Permissions: directories 0700, files 0600 (see layout.ts: the cache may hold private layers).
+ * A cache whose directory (or nearest existing parent) is group-writable is a group-shared cache:
+ * directories are made 2770 (setgid, so everything inherits the directory's group), blobs and lock
+ * files 0640, whatever the umask, so every member can reuse and lock blobs but nobody else reads them.
  *
  * @example
  * ```ts
@@ -22,16 +34,25 @@
  * await store.dispose(); // removes the store only if it is temporary
  * ```
  */
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, openSync } from "node:fs";
-import { mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { parseDigest } from "../reference/digest.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { type BlobDescriptor, type BlobOpener, type DownloadOptions, downloadTo } from "./download.js";
 import { pruneTemp } from "./gc.js";
-import { CacheLayout, DIR_MODE } from "./layout.js";
+import {
+  CacheLayout,
+  DIR_MODE,
+  FILE_MODE,
+  SHARED_DIR_MODE,
+  SHARED_FILE_MODE,
+  isGroupShared,
+} from "./layout.js";
 import { type LockState, type LockTiming, acquireLock, unlinkQuietly } from "./lock.js";
+import { type Lease, tryTakeLease } from "../util/lease-lock.js";
 
 export type { BlobDescriptor, BlobOpener, OpenedBody } from "./download.js";
 
@@ -46,7 +67,23 @@ export interface EnsureResult {
   cached: boolean;
 }
 
-export type BlobStoreOptions = LockTiming;
+export interface BlobStoreOptions extends LockTiming {
+  /** Re-hash every blob found present before use (SREGISTRY_VERIFY_CACHE); always on in a group-shared cache. */
+  verifyDigest?: boolean;
+}
+
+/** Lease of a pull's hold on its blobs, renewed every quarter of it while the pull runs. */
+export const HOLD_LEASE_MS = 120_000;
+/** A blob's last-use marker is rewritten at most this often. */
+const USED_RESOLUTION_MS = 3_600_000;
+
+/** Blobs a running pull uses; `release()` (idempotent) lets `cache clean` have them again. */
+export interface BlobHold {
+  release(): void;
+}
+
+/** How often a blob found bad in the cache is removed and fetched again before giving up. */
+const MAX_CORRUPT_RETRIES = 2;
 
 /** Downloads in progress in this process, keyed by final blob path (shared by all stores on one root). */
 const inFlight = new Map<string, Promise<EnsureResult>>();
@@ -55,13 +92,18 @@ export class BlobStore {
   readonly root: string;
   readonly layout: CacheLayout;
   private readonly timing: LockTiming;
+  private readonly verifyDigest: boolean;
   private readonly isTemporary: boolean;
   private ready: Promise<void> | undefined;
+  private shared = false;
+  /** Blobs this store downloaded or verified itself, with the size they had then. */
+  private readonly trusted = new Map<string, number>();
 
   constructor(root: string, options: BlobStoreOptions = {}, isTemporary = false) {
     this.layout = new CacheLayout(root);
     this.root = this.layout.root;
     this.timing = options;
+    this.verifyDigest = options.verifyDigest ?? false;
     this.isTemporary = isTemporary;
   }
 
@@ -105,11 +147,100 @@ export class BlobStore {
     }
   }
 
-  /** Makes the blob present (downloading it at most once across callers and processes) and returns its path. */
+  /** True once the store found (or made) its directory group-shared (see the module doc). */
+  get isShared(): boolean {
+    return this.shared;
+  }
+
+  /**
+   * Makes the blob present (downloading it at most once across callers, processes and hosts) and
+   * returns its path. A present blob that fails its check is removed and fetched again.
+   */
   async ensure(
     descriptor: BlobDescriptor,
     opener: BlobOpener,
     options: EnsureOptions = {},
+  ): Promise<EnsureResult> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.ensureOnce(descriptor, opener, options);
+      if (!result.cached || (await this.checkPresent(descriptor))) {
+        await this.markUsed(descriptor.digest);
+        return result;
+      }
+      if (attempt >= MAX_CORRUPT_RETRIES) {
+        throw new SregistryError(
+          `blob ${descriptor.digest} in the cache ${this.root} keeps failing verification; ` +
+            "check who else writes to this cache",
+          { code: "CACHE_CORRUPT" },
+        );
+      }
+    }
+  }
+
+  /**
+   * Takes a use lease on each blob (present or not yet) until `release()`: `cache clean` on any host
+   * skips held blobs. Take it before `ensure`, so a blob that was cleaned just before is fetched again.
+   */
+  async hold(digests: readonly string[]): Promise<BlobHold> {
+    const algorithms = new Set(digests.map((digest) => parseDigest(digest).algorithm));
+    for (const algorithm of algorithms) await this.prepare(algorithm);
+    await makeDir(this.layout.holdsDir, this.shared);
+    const leases: Lease[] = [];
+    const timing = { leaseMs: HOLD_LEASE_MS, fileMode: this.shared ? SHARED_FILE_MODE : FILE_MODE };
+    for (const digest of new Set(digests)) {
+      // Unique names: several pulls may hold one blob, so the path is made from a fresh token.
+      const token = randomBytes(8).toString("hex");
+      const lease = tryTakeLease(this.layout.holdPath(digest, token), timing);
+      if (lease) {
+        lease.startRenewing();
+        leases.push(lease);
+      }
+    }
+    return { release: () => leases.forEach((lease) => lease.release()) };
+  }
+
+  /** Refreshes the blob's last-use marker (at most hourly); any group member may, by rename. */
+  private async markUsed(digest: string): Promise<void> {
+    if (this.isTemporary) return;
+    const marker = this.layout.usedPath(digest);
+    const mtime = (await stat(marker).catch(() => undefined))?.mtimeMs ?? 0;
+    if (Date.now() - mtime < USED_RESOLUTION_MS) return;
+    await makeDir(this.layout.usedDir, this.shared);
+    const scratch = `${marker}.${randomBytes(6).toString("hex")}`;
+    try {
+      await writeFile(scratch, "", { mode: this.shared ? SHARED_FILE_MODE : FILE_MODE });
+      await rename(scratch, marker);
+    } catch {
+      await unlinkQuietly(scratch).catch(() => undefined); // bookkeeping only: never fails a pull
+    }
+  }
+
+  /**
+   * Size always, digest when asked or shared; removes a bad blob (readers that have it open keep
+   * their data) and returns false so the caller fetches it again.
+   */
+  private async checkPresent(descriptor: BlobDescriptor): Promise<boolean> {
+    await this.prepare(parseDigest(descriptor.digest).algorithm);
+    const path = this.path(descriptor.digest);
+    const size = (await stat(path).catch(() => undefined))?.size;
+    if (size === undefined) return false; // removed meanwhile (cache clean): fetch it again
+    const sizeOk = descriptor.size < 0 || size === descriptor.size;
+    if (sizeOk && this.trusted.get(path) === size) return true;
+    const digestOk =
+      sizeOk && (!(this.verifyDigest || this.shared) || (await hashFile(path, descriptor.digest)));
+    if (digestOk) {
+      this.trusted.set(path, size);
+      return true;
+    }
+    this.trusted.delete(path);
+    await unlinkQuietly(path);
+    return false;
+  }
+
+  private async ensureOnce(
+    descriptor: BlobDescriptor,
+    opener: BlobOpener,
+    options: EnsureOptions,
   ): Promise<EnsureResult> {
     const path = this.path(descriptor.digest);
     for (;;) {
@@ -142,6 +273,7 @@ export class BlobStore {
     await this.prepare(algorithm);
     const held = await acquireLock(this.layout.lockPath(digest), {
       ...this.timing,
+      ...(this.shared ? { fileMode: SHARED_FILE_MODE } : {}),
       signal: options.signal,
       sleep: options.sleep,
       isDone: () => this.has(digest),
@@ -154,7 +286,9 @@ export class BlobStore {
       let size: number;
       try {
         size = await downloadTo(temp, descriptor, opener, options);
+        if (this.shared) await chmod(temp, SHARED_FILE_MODE);
         await rename(temp, path);
+        this.trusted.set(path, size);
       } catch (err) {
         await unlinkQuietly(temp);
         throw err;
@@ -169,8 +303,9 @@ export class BlobStore {
   /** Creates the store's directories and, once per store, clears what killed processes left behind. */
   private async prepare(algorithm: string): Promise<void> {
     this.ready ??= (async () => {
-      await makeDir(this.layout.tmpDir);
-      await makeDir(this.layout.locksDir);
+      this.shared = !this.isTemporary && (await isGroupShared(this.root));
+      await makeDir(this.layout.tmpDir, this.shared);
+      await makeDir(this.layout.locksDir, this.shared);
       await pruneTemp(this.root, this.timing).catch(() => undefined); // best effort, never fails a pull
     })();
     try {
@@ -179,7 +314,7 @@ export class BlobStore {
       this.ready = undefined; // let a later call try again (e.g. after the user fixed permissions)
       throw err;
     }
-    await makeDir(this.layout.algorithmDir(algorithm));
+    await makeDir(this.layout.algorithmDir(algorithm), this.shared);
   }
 
   private async removeLeftover(digest: string, stale: LockState): Promise<void> {
@@ -188,9 +323,16 @@ export class BlobStore {
   }
 }
 
-async function makeDir(dir: string): Promise<void> {
+/** Creates `dir` and its missing parents: private, or 2770 in a group-shared cache whatever the umask. */
+async function makeDir(dir: string, shared: boolean): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    const first = await mkdir(dir, { recursive: true, mode: shared ? SHARED_DIR_MODE : DIR_MODE });
+    if (shared && first !== undefined) {
+      for (let created = dir; ; created = dirname(created)) {
+        await chmod(created, SHARED_DIR_MODE);
+        if (created === first || dirname(created) === created) break;
+      }
+    }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new SregistryError(`cannot create blob cache directory ${dir}: ${reason}`, {
@@ -198,6 +340,19 @@ async function makeDir(dir: string): Promise<void> {
       cause: err,
     });
   }
+}
+
+/** True when the file's sha256 (or sha512) is `digest`. */
+async function hashFile(path: string, digest: string): Promise<boolean> {
+  const { algorithm, hex } = parseDigest(digest);
+  const hash = createHash(algorithm);
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (err) {
+    if (isErrnoCode(err, "ENOENT")) return false;
+    throw err;
+  }
+  return hash.digest("hex") === hex;
 }
 
 async function syncDir(dir: string): Promise<void> {

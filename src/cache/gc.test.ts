@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { digestOf } from "../reference/digest.js";
 import { BlobStore } from "./blob-store.js";
-import { cacheSize, listBlobs, pruneTemp, removeBlob } from "./gc.js";
+import { cacheSize, heldBlobs, listBlobs, pruneTemp, removeBlob, removeUnheldBlob } from "./gc.js";
 import { tryCreateLock } from "./lock.js";
 
 describe("cache housekeeping", () => {
@@ -66,6 +66,21 @@ describe("cache housekeeping", () => {
     assert.equal(await store.has(digests[0]!), false);
     assert.equal((await listBlobs(store)).length, 1);
     await assert.rejects(removeBlob(store, "sha256:../x"), { code: "BAD_DIGEST" });
+  });
+
+  it("prunes expired holds of dead pulls and keeps live ones; removeUnheldBlob skips held blobs", async () => {
+    const hex = digests[1]!.slice(7);
+    const live = await store.hold([digests[1]!]);
+    const expired = { pid: 1, hostname: "gone.example", token: "x1", created: 0, expires: Date.now() - 1 };
+    await writeFile(join(store.root, "holds", `${hex}.x1.hold`), JSON.stringify(expired));
+    assert.equal(await pruneTemp(store), 1);
+    assert.equal((await readdir(join(store.root, "holds"))).length, 1, "the live hold stays");
+    assert.deepEqual([...(await heldBlobs(store))], [hex]);
+    assert.equal(await removeUnheldBlob(store, digests[1]!), "held");
+    assert.equal(await store.has(digests[1]!), true);
+    live.release();
+    assert.equal(await removeUnheldBlob(store, digests[1]!), "removed");
+    assert.equal(await removeUnheldBlob(store, digests[1]!), "missing");
   });
 
   it("handles a store that does not exist yet", async () => {

@@ -1,6 +1,12 @@
 /**
  * Housekeeping for a blob store: list, measure and remove blobs, and clear what killed downloads left.
  *
+ * `removeUnheldBlob` is what `cache clean` uses on a cache others may be pulling into at the same
+ * time, from any host: a blob some pull holds (an unexpired hold lease, see BlobStore.hold) or is
+ * downloading (an unexpired download lock) is skipped. To close the race with a pull that takes
+ * its hold just after our check, the blob is first renamed aside, the holds are checked again, and
+ * it is linked back if one appeared; a pull that looked in between finds no blob and fetches it.
+ *
  * `pruneTemp` removes a temp file when the lock that owned it (its token is in the file name) is gone,
  * stale or now someone else's, or when it has not been written to for an hour; it also breaks stale
  * locks and removes lock scratch files. Removing a blob another process is reading is safe on POSIX
@@ -13,11 +19,13 @@
  * const { blobs, bytes } = await cacheSize(store);
  * ```
  */
-import { readdir, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { isLeaseExpired, readLeaseSync } from "../util/lease-lock.js";
 import type { Digest } from "../reference/digest.js";
 import { isErrnoCode } from "../util/errors.js";
-import { CacheLayout, digestFromPath, parseLockName, parseTempName } from "./layout.js";
+import { CacheLayout, digestFromPath, parseHoldName, parseLockName, parseTempName } from "./layout.js";
 import { type LockTiming, breakLock, isLockStale, readLock, unlinkQuietly } from "./lock.js";
 
 /** A store root, or anything that has one (a `BlobStore`). */
@@ -28,6 +36,8 @@ export interface BlobInfo {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Last use: the later of the blob's mtime (download) and its `used/` marker (each pull). */
+  lastUsedMs: number;
 }
 
 export interface PruneOptions extends LockTiming {
@@ -50,8 +60,10 @@ export async function listBlobs(store: StoreRef): Promise<BlobInfo[]> {
       const digest = digestFromPath(algorithm, name);
       if (!digest) continue;
       const info = await statOrUndefined(join(dir, name));
-      if (info?.isFile())
-        blobs.push({ digest, path: join(dir, name), size: info.size, mtimeMs: info.mtimeMs });
+      if (!info?.isFile()) continue;
+      const used = (await statOrUndefined(layout.usedPath(digest)))?.mtimeMs ?? 0;
+      const lastUsedMs = Math.max(info.mtimeMs, used);
+      blobs.push({ digest, path: join(dir, name), size: info.size, mtimeMs: info.mtimeMs, lastUsedMs });
     }
   }
   return blobs.sort((a, b) => a.digest.localeCompare(b.digest));
@@ -63,6 +75,55 @@ export async function removeBlob(store: StoreRef, digest: string): Promise<boole
   const present = (await statOrUndefined(path)) !== undefined;
   await unlinkQuietly(path);
   return present;
+}
+
+/** Hex of every blob a running pull holds or downloads (unexpired hold leases and download locks). */
+export async function heldBlobs(store: StoreRef, timing: LockTiming = {}): Promise<Set<string>> {
+  const layout = layoutOf(store);
+  const held = new Set<string>();
+  for (const name of await listDir(layout.holdsDir)) {
+    const hex = parseHoldName(name);
+    const state = hex && readLeaseSync(join(layout.holdsDir, name));
+    if (hex && state && !isLeaseExpired(state, hostOnly(timing))) held.add(hex);
+  }
+  for (const name of await listDir(layout.locksDir)) {
+    const hex = parseLockName(name);
+    const state = hex && (await readLock(join(layout.locksDir, name)).catch(() => undefined));
+    if (hex && state && !isLockStale(state, timing)) held.add(hex);
+  }
+  return held;
+}
+
+/**
+ * Removes one blob (and its last-use marker) unless a pull holds it; "held" when skipped,
+ * "missing" when it was not there. Safe against pulls on other hosts (see the module doc).
+ */
+export async function removeUnheldBlob(
+  store: StoreRef,
+  digest: string,
+  timing: LockTiming = {},
+): Promise<"removed" | "held" | "missing"> {
+  const layout = layoutOf(store);
+  const path = layout.blobPath(digest);
+  const hex = path.slice(path.lastIndexOf("/") + 1);
+  if ((await heldBlobs(layout.root, timing)).has(hex)) return "held";
+  const aside = join(layout.tmpDir, `${hex}.${randomBytes(8).toString("hex")}.removing`);
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if (isErrnoCode(err, "ENOENT")) return "missing";
+    throw err;
+  }
+  if ((await heldBlobs(layout.root, timing)).has(hex)) {
+    await link(aside, path).catch((err: unknown) => {
+      if (!isErrnoCode(err, "EEXIST")) throw err; // already fetched again: that copy is as good
+    });
+    await unlinkQuietly(aside);
+    return "held";
+  }
+  await unlinkQuietly(aside);
+  await unlinkQuietly(layout.usedPath(digest));
+  return "removed";
 }
 
 /** Removes abandoned temp files, stale locks and lock scratch files; returns how many files went. */
@@ -77,6 +138,14 @@ export async function pruneTemp(store: StoreRef, options: PruneOptions = {}): Pr
     const tooOld = now - info.mtimeMs > (options.olderThanMs ?? HOUR_MS);
     const owner = parseTempName(name);
     if (tooOld || (owner && !(await ownedByLiveLock(layout, owner, options)))) {
+      await unlinkQuietly(path);
+      removed++;
+    }
+  }
+  for (const name of await listDir(layout.holdsDir)) {
+    const path = join(layout.holdsDir, name);
+    const state = readLeaseSync(path);
+    if (state && isLeaseExpired(state, hostOnly(options), now)) {
       await unlinkQuietly(path);
       removed++;
     }
@@ -117,6 +186,10 @@ async function ownedByLiveLock(
   // so a temp file whose token is not the current, live lock's belongs to nobody.
   const state = await readLock(join(layout.locksDir, `${owner.hex}.lock`));
   return state?.info?.token === owner.token && !isLockStale(state, timing);
+}
+
+function hostOnly(timing: LockTiming): { hostname?: string } {
+  return timing.hostname === undefined ? {} : { hostname: timing.hostname };
 }
 
 function layoutOf(store: StoreRef): CacheLayout {

@@ -5,12 +5,16 @@
  * ```
  * <root>/sha256/<hex>                  complete, verified blobs (the only names readers look at)
  * <root>/tmp/<hex>.<token>.partial     downloads in progress (same filesystem, so rename is atomic)
- * <root>/locks/<hex>.lock              one per blob being downloaded (pid, host, token, time)
+ * <root>/locks/<hex>.lock              one per blob being downloaded (pid, host, token, lease)
+ * <root>/holds/<hex>.<token>.hold      a lease per blob a running pull uses (cache clean skips it)
+ * <root>/used/<hex>                    empty; its mtime is the blob's last use (for cache clean)
  * ```
  *
  * Every digest passes `parseDigest` before it becomes a path component. Directories are created
  * 0700 and files 0600: a cache may hold layers of private images (NGC org images pulled with an API
- * key), and on a shared HPC login node other users must not read them.
+ * key), and on a shared HPC login node other users must not read them. A cache an administrator made
+ * group-writable (`chmod 2770`) is shared by that group: directories 2770 (setgid keeps the group
+ * on everything below), files 0640.
  *
  * @example
  * ```ts
@@ -19,11 +23,30 @@
  * layout.tempPath("sha256:" + "ab".repeat(32), "1a2b"); // ".../blobs/tmp/abab....1a2b.partial"
  * ```
  */
-import { join, resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { isErrnoCode } from "../util/errors.js";
 import { type Digest, parseDigest } from "../reference/digest.js";
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
+export const SHARED_DIR_MODE = 0o2770;
+export const SHARED_FILE_MODE = 0o640;
+
+/**
+ * True when `dir`, or its nearest existing parent, is group-writable but not world-writable: a
+ * cache shared by a group. (A cache to be created under /tmp, mode 1777, stays private.)
+ */
+export async function isGroupShared(dir: string): Promise<boolean> {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    try {
+      const mode = (await stat(current)).mode;
+      return (mode & 0o020) !== 0 && (mode & 0o002) === 0;
+    } catch (err) {
+      if (!isErrnoCode(err, "ENOENT") || dirname(current) === current) throw err;
+    }
+  }
+}
 
 const TEMP_SUFFIX = ".partial";
 const LOCK_SUFFIX = ".lock";
@@ -32,11 +55,26 @@ export class CacheLayout {
   readonly root: string;
   readonly tmpDir: string;
   readonly locksDir: string;
+  readonly holdsDir: string;
+  readonly usedDir: string;
 
   constructor(root: string) {
     this.root = resolve(root);
     this.tmpDir = join(this.root, "tmp");
     this.locksDir = join(this.root, "locks");
+    this.holdsDir = join(this.root, "holds");
+    this.usedDir = join(this.root, "used");
+  }
+
+  /** A use lease of one blob by one pull; `token` is the lease's random token. */
+  holdPath(digest: string, token: string): string {
+    if (!/^[a-z0-9]+$/.test(token)) throw new Error(`bad hold token ${JSON.stringify(token)}`);
+    return join(this.holdsDir, `${parseDigest(digest).hex}.${token}.hold`);
+  }
+
+  /** The marker whose mtime records the blob's last use. */
+  usedPath(digest: string): string {
+    return join(this.usedDir, parseDigest(digest).hex);
   }
 
   /** Directory holding the blobs of one digest algorithm. */
@@ -65,6 +103,12 @@ export class CacheLayout {
 export function parseTempName(name: string): { hex: string; token: string } | undefined {
   const match = /^([a-f0-9]{64}|[a-f0-9]{128})\.([a-z0-9]+)\.partial$/.exec(name);
   return match ? { hex: match[1]!, token: match[2]! } : undefined;
+}
+
+/** The blob hex a hold file name stands for; undefined for anything else in the holds dir. */
+export function parseHoldName(name: string): string | undefined {
+  const match = /^([a-f0-9]{64}|[a-f0-9]{128})\.[a-z0-9]+\.hold$/.exec(name);
+  return match ? match[1] : undefined;
 }
 
 /** The blob hex a lock file name stands for; undefined for anything else in the locks dir. */

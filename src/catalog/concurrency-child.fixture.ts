@@ -5,15 +5,17 @@
  * @example
  * ```sh
  * node --import tsx src/catalog/concurrency-child.fixture.ts /tmp/x/sregistry.db A 200 1700000000000
+ * # with a statfs that reports NFS for every path (catalog-storage.test.ts):
+ * node --import tsx src/catalog/concurrency-child.fixture.ts /tmp/x/sregistry.db A 200 0 0x6969
  * ```
  */
 import { openCatalog } from "./database.js";
 
-const [dbPath = "", label = "A", countText = "200", startText = "0"] = process.argv.slice(2);
+const [dbPath = "", label = "A", countText = "200", startText = "0", fsType] = process.argv.slice(2);
 const waitMs = Number(startText) - Date.now();
 if (waitMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
 
-const catalog = openCatalog(dbPath);
+const catalog = openCatalog(dbPath, fsType ? { statfs: () => ({ type: Number(fsType) }) } : {});
 for (let i = 0; i < Number(countText); i++) {
   catalog.upsertContainer({
     collection: `c${i % 5}`,

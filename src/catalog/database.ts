@@ -1,8 +1,12 @@
 /**
  * Opens (and when needed creates) the `sregistry.db` catalog file.
  *
- * Connection settings: WAL journal (readers never block the writer), `busy_timeout` 10 s (concurrent
- * processes wait instead of failing), foreign keys on. Schema changes run through an ordered migration
+ * Connection settings: `busy_timeout` 10 s (concurrent processes wait instead of failing), foreign
+ * keys on, and a journal chosen by where the file lives (catalog-storage.ts): WAL on a local disk
+ * (readers never block the writer); on a network filesystem (NFS home directories, Lustre, GPFS…)
+ * the rollback journal (`journal_mode=DELETE`), since WAL's shared memory cannot work across hosts,
+ * with every write transaction also serialised by a lease lock file next to the database, which
+ * works across hosts where POSIX locks over NFS may not. Schema changes run through an ordered migration
  * list recorded in `sregistry_migrations`; each pending step runs in one `BEGIN IMMEDIATE` transaction
  * with `CREATE TABLE IF NOT EXISTS`, so two processes creating a fresh database at once are safe, and a
  * database the original tool made (tables present, no migrations table) is adopted as is.
@@ -12,6 +16,7 @@
  * const catalog = openCatalog(join(settings.database, "sregistry.db"));
  * try { console.log(catalog.listContainers().length); } finally { catalog.close(); }
  * const readOnly = openCatalog(path, { readonly: true }); // no pragmas that write, no migrations
+ * catalogStorageOf(catalog)?.journal; // "wal" on a local disk, "delete" on NFS/Lustre/GPFS
  * ```
  */
 import { existsSync, statSync } from "node:fs";
@@ -19,12 +24,25 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type BetterSqlite3 from "better-sqlite3";
 import { SregistryError } from "../util/errors.js";
+import type { StatfsFn } from "../util/filesystem.js";
 import { Catalog } from "./catalog.js";
+import { type CatalogStorage, catalogStorage, serialiseWriters } from "./catalog-storage.js";
 import { MIGRATIONS, MIGRATIONS_DDL, type Migration } from "./schema.js";
 import { formatDbTimestamp } from "./timestamps.js";
 
 export interface OpenCatalogOptions {
   readonly?: boolean;
+  /** Filesystem probe (tests pretend the catalog is on NFS or Lustre). */
+  statfs?: StatfsFn;
+  /** How long a writer waits for another host's write lease; default 30 s. */
+  lockTimeoutMs?: number;
+}
+
+const storageOf = new WeakMap<Catalog, CatalogStorage>();
+
+/** How an open catalog is stored: journal mode, filesystem, the writers' lock file if any. */
+export function catalogStorageOf(catalog: Catalog): CatalogStorage | undefined {
+  return storageOf.get(catalog);
 }
 
 export const BUSY_TIMEOUT_MS = 10_000;
@@ -35,18 +53,27 @@ export function openCatalog(dbPath: string, options: OpenCatalogOptions = {}): C
   if (!existsSync(location) || !statSync(location).isDirectory()) {
     throw new SregistryError(`Database location ${location} does not exist.`, { code: "NO_DATABASE_DIR" });
   }
+  const storage = catalogStorage(dbPath, options.statfs);
   const db = connect(dbPath, options.readonly === true);
   try {
+    const runLocked =
+      storage.lockPath === undefined
+        ? <T>(fn: () => T): T => fn()
+        : serialiseWriters(db, storage.lockPath, { timeoutMs: options.lockTimeoutMs ?? LOCK_TIMEOUT_MS });
     if (!options.readonly) {
-      setJournalModeWal(db);
+      setJournalMode(db, storage.journal, runLocked);
       migrate(db, MIGRATIONS);
     }
   } catch (err) {
     db.close();
     throw wrapError(err, dbPath);
   }
-  return new Catalog(db);
+  const catalog = new Catalog(db);
+  storageOf.set(catalog, storage);
+  return catalog;
 }
+
+const LOCK_TIMEOUT_MS = 30_000;
 
 function connect(dbPath: string, readonly: boolean): BetterSqlite3.Database {
   try {
@@ -65,12 +92,24 @@ function wrapError(err: unknown, dbPath: string): Error {
   return new SregistryError(`Cannot open database ${dbPath}: ${reason}`, { code: "DATABASE", cause: err });
 }
 
-/** WAL needs a moment of exclusive access; another process switching at the same time may report busy. */
-function setJournalModeWal(db: BetterSqlite3.Database): void {
+/**
+ * Switching the journal needs a moment of exclusive access; another process switching at the same
+ * time may report busy. On a network filesystem the switch runs under the writers' lease (the
+ * patched `transaction`), and a fresh database never leaves DELETE mode, so no -wal/-shm appears.
+ */
+function setJournalMode(
+  db: BetterSqlite3.Database,
+  journal: "wal" | "delete",
+  runLocked: <T>(fn: () => T) => T,
+): void {
   const deadline = Date.now() + BUSY_TIMEOUT_MS;
   for (;;) {
     try {
-      db.pragma("journal_mode = WAL");
+      if (journal === "wal") db.pragma("journal_mode = WAL");
+      else if (db.pragma("journal_mode", { simple: true }) !== "delete") {
+        // A catalog made in WAL mode on a local disk and then moved: convert it once, under the lease.
+        runLocked(() => db.pragma("journal_mode = DELETE"));
+      }
       return;
     } catch (err) {
       if (!isBusy(err) || Date.now() > deadline) throw err;

@@ -31,6 +31,7 @@ test("defaults with an empty environment and no secrets", () => {
   assert.equal(s.disableDatabase, false);
   assert.equal(s.cacheDir, "/home/ada/.singularity");
   assert.equal(s.disableCache, false);
+  assert.equal(s.verifyCache, false);
   assert.equal(s.tmpDir, tmpdir());
   assert.equal(s.threads, 9);
   assert.equal(s.messageLevel, LEVELS.INFO);
@@ -71,7 +72,9 @@ test("booleans: SREGISTRY_DISABLE, SINGULARITY_DISABLE_CACHE, SREGISTRY_HTTPS_NO
     SREGISTRY_DISABLE: "yes",
     SINGULARITY_DISABLE_CACHE: "TRUE",
     SREGISTRY_HTTPS_NOVERIFY: "1",
+    SREGISTRY_VERIFY_CACHE: "yes",
   });
+  assert.equal(on.verifyCache, true);
   assert.equal(on.disableDatabase, true);
   assert.equal(on.disableCache, true);
   assert.equal(on.httpsNoVerify, true);

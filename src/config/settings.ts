@@ -81,6 +81,7 @@ export function loadSettings(
     disableDatabase: parseBoolean(env.SREGISTRY_DISABLE) ?? false,
     cacheDir: pathSetting(env.SINGULARITY_CACHEDIR, home) ?? singularityDir,
     disableCache: parseBoolean(env.SINGULARITY_DISABLE_CACHE) ?? false,
+    verifyCache: parseBoolean(env.SREGISTRY_VERIFY_CACHE) ?? false,
     tmpDir: pathSetting(env.SREGISTRY_TMPDIR, home) ?? tmpdir(),
     threads: parseThreads(env.SREGISTRY_PYTHON_THREADS),
     messageLevel: parseMessageLevel(env.MESSAGELEVEL),

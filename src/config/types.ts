@@ -23,6 +23,8 @@ export interface Settings {
   cacheDir: string;
   /** SINGULARITY_DISABLE_CACHE: use a throw-away blob cache for this command. */
   disableCache: boolean;
+  /** SREGISTRY_VERIFY_CACHE: re-hash cached blobs before use (always done in a group-shared cache). */
+  verifyCache: boolean;
   /** SREGISTRY_TMPDIR, default the OS temp dir (honours TMPDIR). */
   tmpDir: string;
   /** SREGISTRY_PYTHON_THREADS, default 9: parallel layer downloads. */

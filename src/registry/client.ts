@@ -19,7 +19,7 @@
  */
 import type { Readable } from "node:stream";
 import type { Digest } from "../reference/digest.js";
-import { isDigest } from "../reference/digest.js";
+import { digestOf, isDigest, parseDigest } from "../reference/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { withAuth } from "./auth.js";
@@ -106,6 +106,26 @@ export interface OpenBlobOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Where a pull gets the image config from (a shared blob cache); `fetch` asks the registry. What it
+ * returns is checked against the descriptor's size and digest again here.
+ */
+export type ConfigReader = (descriptor: Descriptor, fetch: () => Promise<Buffer>) => Promise<Buffer>;
+
+function verifiedConfig(
+  bytes: Buffer,
+  descriptor: Descriptor,
+  shown: string,
+): { bytes: Buffer; digest: Digest } {
+  const actual = digestOf(bytes, parseDigest(descriptor.digest).algorithm);
+  if (bytes.length !== descriptor.size || actual !== descriptor.digest) {
+    throw new SregistryError(`image config ${descriptor.digest} of ${shown} does not match its digest`, {
+      code: "DIGEST_MISMATCH",
+    });
+  }
+  return { bytes, digest: actual };
+}
+
 export class RegistryClient {
   /** The registry as configured (used for credentials and messages). */
   readonly registry: string;
@@ -184,12 +204,12 @@ export class RegistryClient {
     repo: string,
     reference: string,
     platform: Platform,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; readConfig?: ConfigReader } = {},
   ): Promise<ResolvedImage> {
     const shown = `${this.registry}/${formatReference(repo, reference)}`;
     const top = await this.fetchManifest(repo, reference, options);
     if (top.kind !== "index")
-      return this.resolveManifest(repo, shown, top, platform, undefined, options.signal);
+      return this.resolveManifest(repo, shown, top, platform, undefined, options.signal, options.readConfig);
     const entry = selectPlatform(top.json as ImageIndex, platform, shown);
     const manifest = await this.fetchManifest(repo, entry.digest, options);
     if (manifest.bytes.length !== entry.size) {
@@ -212,6 +232,7 @@ export class RegistryClient {
       entry.platform ?? platform,
       top,
       options.signal,
+      options.readConfig,
     );
     return resolved;
   }
@@ -296,6 +317,7 @@ export class RegistryClient {
     fallbackPlatform: Platform,
     index: FetchedManifest | undefined,
     signal: AbortSignal | undefined,
+    readConfig?: ConfigReader,
   ): Promise<ResolvedImage> {
     const base = { reference: shown, index, manifest };
     if (manifest.kind === "schema1") {
@@ -312,7 +334,12 @@ export class RegistryClient {
       };
     }
     const json = manifest.json as ImageManifest;
-    const { bytes, digest } = await readConfigBlob({ ...this.request(repo), signal }, json.config);
+    const fetchConfig = () => readConfigBlob({ ...this.request(repo), signal }, json.config);
+    const { bytes, digest } = readConfig
+      ? await readConfig(json.config, async () => (await fetchConfig()).bytes).then((b) =>
+          verifiedConfig(b, json.config, shown),
+        )
+      : await fetchConfig();
     const config = parseConfig(bytes, shown, json.layers.length);
     const platform = platformOf(config, fallbackPlatform);
     this.warnPlatform(shown, platform, fallbackPlatform, index);

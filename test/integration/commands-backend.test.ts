@@ -5,6 +5,7 @@ import { readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
+import { catalogStorage } from "../../src/catalog/catalog-storage.js";
 
 let base: TmpDir;
 let secrets: string;
@@ -13,6 +14,10 @@ const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(["backend
 /** Through the real executable. */
 const cliProcess = (...args: string[]): Promise<CliResult> =>
   runCli(["backend", ...args], { baseDir: base.path });
+const catalogPath = () => join(env.SREGISTRY_DATABASE!, "sregistry.db");
+/** The line `backend status` adds: the journal chosen for where the test catalog lives (a local disk). */
+const catalogLine = () =>
+  `${catalogPath()}, journal wal (local filesystem ${catalogStorage(catalogPath()).filesystem})`;
 const content = () =>
   JSON.parse(readFileSync(secrets, "utf8")) as Record<string, Record<string, string> | string>;
 
@@ -39,7 +44,9 @@ test("a missing secrets file: ls and status are empty, remove and delete are one
   assert.deepEqual(await cli("ls"), { code: 0, stdout: "Backends Installed\n", stderr: "" });
   assert.deepEqual(await cli("status"), {
     code: 0,
-    stdout: "[backend status]\nThere are 0 clients found in secrets.\nThere is no active client.\n",
+    stdout:
+      "[backend status]\nThere are 0 clients found in secrets.\nThere is no active client.\n" +
+      `catalog: ${catalogLine()}\n`,
     stderr: "",
   });
   const removed = await cli("remove", "nvidia", "token");
@@ -92,13 +99,14 @@ test("add, --force, ls <name> masking, remove in lower case, status count, activ
   assert.deepEqual(await cli("activate", "nvidia"), { code: 0, stdout: "[activate] nvidia\n", stderr: "" });
   assert.deepEqual(await cli("status"), {
     code: 0,
-    stdout: "[backend status]\nThere are 2 clients found in secrets.\nactive: nvidia\n",
+    stdout: `[backend status]\nThere are 2 clients found in secrets.\nactive: nvidia\ncatalog: ${catalogLine()}\n`,
     stderr: "",
   });
   assert.deepEqual(JSON.parse((await cli("status", "--json")).stdout), {
     count: 2,
     active: "nvidia",
     path: secrets,
+    catalog: { path: catalogPath(), journal: "wal", filesystem: catalogStorage(catalogPath()).filesystem },
   });
 
   assert.deepEqual(await cli("remove", "nvidia", "token"), {

@@ -17,6 +17,7 @@ import {
   removeBackendSetting,
   showBackend,
 } from "../../api/backend-config.js";
+import { catalogStorageInfo } from "../../api/catalog-storage.js";
 import { SregistryError } from "../../util/errors.js";
 import type { CliRuntime } from "../runtime.js";
 
@@ -101,8 +102,20 @@ function list(rt: CliRuntime, [name]: string[], flags: BackendFlags): void {
 
 function status(rt: CliRuntime, _args: string[], flags: BackendFlags): void {
   const result = backendStatus(rt.context());
-  if (flags.json)
-    return rt.printJson({ count: result.count, active: result.active ?? null, path: result.path });
+  const catalog = catalogStorageInfo(rt.context());
+  if (flags.json) {
+    const storage = catalog && {
+      path: catalog.path,
+      journal: catalog.journal,
+      filesystem: catalog.filesystem,
+    };
+    return rt.printJson({
+      count: result.count,
+      active: result.active ?? null,
+      path: result.path,
+      catalog: storage ?? null,
+    });
+  }
   rt.print("[backend status]");
   rt.print(
     result.count === 1
@@ -110,6 +123,7 @@ function status(rt: CliRuntime, _args: string[], flags: BackendFlags): void {
       : `There are ${result.count} clients found in secrets.`,
   );
   rt.print(result.active === undefined ? "There is no active client." : `active: ${result.active}`);
+  if (catalog) rt.print(`catalog: ${catalog.path}, ${catalog.description}`);
 }
 
 function activate(rt: CliRuntime, [name]: string[]): void {

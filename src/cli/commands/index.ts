@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { CliRuntime } from "../runtime.js";
 import { registerAdd } from "./add.js";
 import { registerBackend } from "./backend.js";
+import { registerCache } from "./cache.js";
 import { registerLabels } from "./labels.js";
 import { registerMv } from "./mv.js";
 import { registerRename } from "./rename.js";
@@ -36,4 +37,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerPush,
   registerLabels,
   registerRecord,
+  registerCache,
 ];
