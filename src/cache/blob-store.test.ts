@@ -37,7 +37,8 @@ function recording(opener: BlobOpener): BlobOpener & { offsets: number[] } {
   return Object.assign((offset: number) => (offsets.push(offset), opener(offset)), { offsets });
 }
 
-describe("BlobStore.ensure against an HTTP server", { timeout: 30_000 }, () => {
+// The timeout only guards against a hang; a loaded machine can take several times longer than a quiet one.
+describe("BlobStore.ensure against an HTTP server", { timeout: 180_000 }, () => {
   let server: BlobServer;
   let dir: string;
   let store: BlobStore;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { acquireLock, breakLock, isLockStale, readLock, tryCreateLock } from "./lock.js";
 
-describe("lock files", { timeout: 10_000 }, () => {
+describe("lock files", { timeout: 60_000 }, () => {
   let dir: string;
   let n = 0;
   const lockPath = () => join(dir, `l${++n}.lock`);
@@ -81,10 +81,11 @@ describe("lock files", { timeout: 10_000 }, () => {
       pollMs: 5,
       isDone: async () => {
         polls++;
+        // Release only once the waiter has polled, so the test does not depend on timer precision.
+        if (polls === 2) void first.release();
         return false;
       },
     });
-    setTimeout(() => void first.release(), 60);
     const held = await second;
     assert.ok(held && held.token !== first.token);
     assert.ok(polls >= 2, `polled ${polls} times`);
