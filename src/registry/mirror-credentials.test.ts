@@ -38,8 +38,12 @@ test("a mirror's credentials are found by its host: podman login first, then doc
       }),
     );
     const keychain = mirrorKeychain({ XDG_RUNTIME_DIR: join(dir, "run"), HOME: dir }, dir, docker);
-    assert.deepEqual(await keychain.resolve("cache.site:5000"), { username: "podman", password: "p-secret" });
-    assert.deepEqual(await keychain.resolve("other.site"), { username: "o", password: "o-secret" });
+    const podman = await keychain.resolve("cache.site:5000");
+    assert.deepEqual([podman?.username, podman?.password], ["podman", "p-secret"]);
+    assert.match(podman?.source ?? "", /run\/containers\/auth\.json$/, "errors can name the file");
+    const other = await keychain.resolve("other.site");
+    assert.deepEqual([other?.username, other?.password], ["o", "o-secret"]);
+    assert.match(other?.source ?? "", /docker\.json$/);
     assert.equal(await keychain.resolve("nvcr.io"), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
