@@ -96,8 +96,8 @@ export class ImageTree {
   }
 
   /**
-   * Adds `path` (cleaned, relative, binary string) for `inode`. A missing parent is created as a
-   * 0755 directory owned by root with the root's time, as tar2sqfs does for implicit parents.
+   * Adds `path` (cleaned, relative, binary string) for `inode`. A missing parent is created with the
+   * root's attributes, as tar2sqfs does with its `--defaults` (the flattener always sends parents).
    */
   addPath(path: string, inode: number): void {
     const slash = path.lastIndexOf("/");
@@ -127,7 +127,7 @@ export class ImageTree {
   private implicitDirectory(path: string): number {
     const root = ROOT_INODE;
     const inode = this.addInode(Kind.Dir, {
-      mode: 0o755,
+      mode: this.mode.array[root]!,
       uid: this.uid.array[root]!,
       gid: this.gid.array[root]!,
       mtime: this.mtime.array[root]!,
