@@ -52,6 +52,15 @@ async function many(writer: SquashfsWriter): Promise<number> {
     writer.endBody(size);
     bytes += size;
     if (i % 64 === 0) await writer.drain();
+    if (process.env.MEASURE_DEBUG && i % 100_000 === 0) {
+      const m = process.memoryUsage();
+      console.error(
+        i,
+        Math.round(m.rss / 2 ** 20),
+        Math.round(m.heapUsed / 2 ** 20),
+        Math.round(m.arrayBuffers / 2 ** 20),
+      );
+    }
   }
   return bytes;
 }

@@ -13,8 +13,8 @@
  * before and points the file at the first copy. Tail ends are only packed once the digest is known,
  * so duplicates never reach a fragment block.
  *
- * The digest covers a kind byte per block (data / hole / tail) and the data blocks' bytes; holes
- * are not hashed, so a 4 GiB file of zeros costs a memcmp per block and no hashing.
+ * The digest covers a kind byte per block (data / hole / tail), the data blocks' bytes and the
+ * size; holes are not hashed, so a 4 GiB file of zeros costs a memcmp per block and no hashing.
  *
  * @example
  * ```ts
@@ -39,16 +39,17 @@ const KIND_TAIL = Buffer.of(2);
 
 /** Where each stored file's content is; indexed by the file number `beginFile` returned. */
 export class FileTable {
-  readonly size = new GrowableFloat64();
   /** Position of the first data block (relative to the image start). */
   readonly start = new GrowableFloat64();
-  /** Index of the first block size in `blockSizes`. */
+  /**
+   * Index of the first block size in `blockSizes`; a file has `floor(size / blockSize)` blocks,
+   * since its tail always goes to a fragment.
+   */
   readonly firstBlock = new GrowableUint32();
-  readonly blockCount = new GrowableUint32();
   readonly fragment = new GrowableUint32();
   readonly fragmentOffset = new GrowableUint32();
-  /** Bytes not stored because their blocks were holes. */
-  readonly sparse = new GrowableFloat64();
+  /** Bytes not stored because their blocks were holes (few files have any). */
+  readonly sparse = new Map<number, number>();
   /** On-disk size of every data block (bit 24 = stored raw, 0 = hole), files one after another. */
   readonly blockSizes = new GrowableUint32();
 }
@@ -80,7 +81,9 @@ export class DataWriter {
   /** Files stored once for several inodes. */
   duplicates = 0;
   private readonly zero: Buffer;
-  private readonly seen = new ContentIndex();
+  private readonly scratch: Buffer;
+  /** Digests of stored files; dropped by `finish()` (the rest of the build does not need them). */
+  private seen: ContentIndex | null = new ContentIndex();
   private fragment: Buffer;
   private fragmentFill = 0;
   private fragments = 0;
@@ -99,6 +102,7 @@ export class DataWriter {
     private readonly maxInFlight: number,
   ) {
     this.zero = Buffer.alloc(blockSize);
+    this.scratch = Buffer.allocUnsafe(blockSize);
     this.fragment = Buffer.allocUnsafe(blockSize);
   }
 
@@ -110,20 +114,16 @@ export class DataWriter {
   beginFile(size: number): number {
     if (this.open !== null) throw new Error("a file is still open");
     const t = this.files;
-    const file = t.size.push(size);
-    t.start.push(this.position);
+    const file = t.start.push(this.position);
     t.firstBlock.push(t.blockSizes.length);
-    t.blockCount.push(0);
     t.fragment.push(NO_FRAGMENT);
     t.fragmentOffset.push(0);
-    t.sparse.push(0);
     this.pendingStart.add(file);
-    const first = Math.min(size, this.blockSize);
     this.open = {
       file,
       size,
       received: 0,
-      block: Buffer.allocUnsafe(first),
+      block: this.blockFor(size),
       fill: 0,
       hash: createHash("sha256"),
       blocks: 0,
@@ -166,6 +166,7 @@ export class DataWriter {
     if (this.open !== null)
       throw new SregistryError("the last file body is incomplete", { code: "INVALID_IMAGE" });
     if (this.fragmentFill > 0) this.flushFragment();
+    this.seen = null;
     await this.chain;
     if (this.failure !== null) throw this.failure;
   }
@@ -175,10 +176,19 @@ export class DataWriter {
     if (open.block.length === this.blockSize) {
       this.queueBlock(open, open.block);
       const rest = open.size - open.received;
-      open.block = rest > 0 ? Buffer.allocUnsafe(Math.min(rest, this.blockSize)) : open.block;
+      open.block = rest > 0 ? this.blockFor(rest) : open.block;
       open.fill = 0;
     }
     if (isLast) this.endFile(open);
+  }
+
+  /**
+   * A buffer for the next `rest` bytes: a new one for a full block (a job keeps it until written),
+   * the shared scratch buffer for a tail (copied into a fragment at the file's end). Most files are
+   * tails only, so they allocate nothing.
+   */
+  private blockFor(rest: number): Buffer {
+    return rest >= this.blockSize ? Buffer.allocUnsafe(this.blockSize) : this.scratch.subarray(0, rest);
   }
 
   private queueBlock(open: OpenFile, block: Buffer): void {
@@ -202,14 +212,13 @@ export class DataWriter {
       open.hash.update(tail);
     }
     const t = this.files;
-    t.blockCount.array[open.file] = open.blocks;
-    t.sparse.array[open.file] = open.sparse;
-    const original = this.seen.findOrAdd(open.hash.digest(), open.size, open.file);
+    if (open.sparse > 0) t.sparse.set(open.file, open.sparse);
+    open.hash.update(String(open.size));
+    const original = this.seen!.findOrAdd(open.hash.digest(), open.file);
     if (original >= 0) {
       this.duplicates++;
       t.fragment.array[open.file] = t.fragment.array[original]!;
       t.fragmentOffset.array[open.file] = t.fragmentOffset.array[original]!;
-      t.sparse.array[open.file] = t.sparse.array[original]!;
     } else if (tail !== null) {
       this.addTail(open.file, tail);
     }

@@ -34,6 +34,11 @@ export class IdTable {
     return index;
   }
 
+  /** The id at `index`. */
+  id(index: number): number {
+    return this.ids[index]!;
+  }
+
   get count(): number {
     return this.ids.length;
   }

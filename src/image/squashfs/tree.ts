@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * const tree = new ImageTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 });
+ * const tree = new ImageTree({ mode: 0o755, uid: 0, gid: 0, mtime: 0 }, new IdTable());
  * const inode = tree.addInode(Kind.File, { mode: 0o644, uid: 0, gid: 0, mtime: 0 });
  * tree.addPath("etc/hostname", inode);
  * ```
@@ -14,6 +14,7 @@
 import { SregistryError } from "../../util/errors.js";
 import { displayName } from "../../build/flatten/tar-header.js";
 import { MAX_NAME, NO_XATTR } from "./format.js";
+import type { IdTable } from "./id-table.js";
 import { BytePool, GrowableFloat64, GrowableUint16, GrowableUint32, GrowableUint8 } from "./growable.js";
 
 /** Inode kinds, numbered as squashfs's basic inode types. */
@@ -39,8 +40,9 @@ export class ImageTree {
   // One row per inode.
   readonly kind = new GrowableUint8();
   readonly mode = new GrowableUint16();
-  readonly uid = new GrowableUint32();
-  readonly gid = new GrowableUint32();
+  /** Indexes into the id table. */
+  readonly uid = new GrowableUint16();
+  readonly gid = new GrowableUint16();
   readonly mtime = new GrowableUint32();
   readonly links = new GrowableUint32();
   readonly xattr = new GrowableUint32();
@@ -51,7 +53,10 @@ export class ImageTree {
   readonly pool = new BytePool();
   private readonly dirs = new Map<string, number>([["", ROOT_NODE]]);
 
-  constructor(root: Attributes) {
+  constructor(
+    root: Attributes,
+    private readonly ids: IdTable,
+  ) {
     this.addInode(Kind.Dir, root);
     this.parent.push(ROOT_NODE);
     this.nameStart.push(0);
@@ -84,8 +89,8 @@ export class ImageTree {
   /** Sets mode, owner and time of an inode; times are clamped to squashfs's unsigned 32 bits. */
   setAttributes(inode: number, attrs: Attributes): void {
     this.mode.array[inode] = attrs.mode & 0o7777;
-    this.uid.array[inode] = attrs.uid;
-    this.gid.array[inode] = attrs.gid;
+    this.uid.array[inode] = this.ids.index(attrs.uid);
+    this.gid.array[inode] = this.ids.index(attrs.gid);
     this.mtime.array[inode] = Math.max(0, Math.min(0xffffffff, Math.floor(attrs.mtime)));
   }
 
@@ -128,8 +133,8 @@ export class ImageTree {
     const root = ROOT_INODE;
     const inode = this.addInode(Kind.Dir, {
       mode: this.mode.array[root]!,
-      uid: this.uid.array[root]!,
-      gid: this.gid.array[root]!,
+      uid: this.ids.id(this.uid.array[root]!),
+      gid: this.ids.id(this.gid.array[root]!),
       mtime: this.mtime.array[root]!,
     });
     this.addPath(path, inode);

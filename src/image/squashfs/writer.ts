@@ -120,7 +120,7 @@ export class SquashfsWriter {
     this.output = new ImageOutput(options.fd, options.offset ?? 0);
     const inFlight = options.maxInFlight ?? Math.max(8, 4 * availableParallelism());
     this.data = new DataWriter(this.output, this.compressor, blockSize, inFlight);
-    this.tree = new ImageTree(options.root ?? DEFAULT_ROOT);
+    this.tree = new ImageTree(options.root ?? DEFAULT_ROOT, this.ids);
     this.xattrs = new XattrTable(this.compressor, options.onWarning);
   }
 
@@ -215,7 +215,7 @@ export class SquashfsWriter {
     await this.data.finish();
     const dataEnd = this.data.position;
     const tables = new TableWriter(this.compressor, this.output, dataEnd);
-    const built = await new InodeWriter(this.tree, this.data, this.ids, this.compressor, tables).write();
+    const built = await new InodeWriter(this.tree, this.data, this.compressor, tables).write();
     const fragmentTable = this.data.fragmentCount > 0 ? await tables.lookup(this.fragmentRecords()) : null;
     const exportTable = this.options.exportTable === false ? null : await tables.lookup(built.exportRecords);
     const idTable = await tables.lookup(this.ids.encode());
@@ -322,7 +322,6 @@ class InodeWriter {
   constructor(
     private readonly tree: ImageTree,
     private readonly data: DataWriter,
-    private readonly ids: IdTable,
     compressor: BlockCompressor,
     private readonly tables: TableWriter,
   ) {
@@ -436,8 +435,8 @@ class InodeWriter {
     const tree = this.tree;
     return {
       mode: tree.mode.array[inode]!,
-      uid: this.ids.index(tree.uid.array[inode]!),
-      gid: this.ids.index(tree.gid.array[inode]!),
+      uid: tree.uid.array[inode]!,
+      gid: tree.gid.array[inode]!,
       mtime: tree.mtime.array[inode]!,
       number: this.number[inode]!,
     };
@@ -488,14 +487,15 @@ class InodeWriter {
     }
     const t = this.data.files;
     const first = t.firstBlock.array[file]!;
+    const blocks = Math.floor(size / this.data.blockSize);
     return {
       start: t.start.array[file]!,
       size,
       fragment: t.fragment.array[file]!,
       fragmentOffset: t.fragmentOffset.array[file]!,
-      blockSizes: t.blockSizes.array.subarray(first, first + t.blockCount.array[file]!),
+      blockSizes: t.blockSizes.array.subarray(first, first + blocks),
       links,
-      sparse: t.sparse.array[file]!,
+      sparse: t.sparse.get(file) ?? 0,
       xattr,
     };
   }
