@@ -81,7 +81,7 @@ function seenOf(meta: TarEntry, item: Item): Seen {
 }
 
 const WALKER = String.raw`
-import hashlib, json, os, stat, sys
+import errno, hashlib, json, os, stat, sys
 root = os.fsencode(sys.argv[1]); limit = int(sys.argv[2]); out = {}; inodes = {}
 kinds = [(stat.S_ISDIR, "dir"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symlink"), (stat.S_ISCHR, "char"),
          (stat.S_ISBLK, "block"), (stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket")]
@@ -96,7 +96,12 @@ for dirpath, dirs, files in os.walk(root):
                 with open(p, "rb") as f: e["sha"] = hashlib.sha256(f.read()).hexdigest()
         if kind == "symlink": e["target"] = os.readlink(p).decode("latin1")
         if kind in ("char", "block"): e["rdev"] = [os.major(st.st_rdev), os.minor(st.st_rdev)]
-        names = sorted(os.listxattr(p, follow_symlinks=False)) if kind != "symlink" else []
+        try: names = sorted(os.listxattr(p, follow_symlinks=False)) if kind != "symlink" else []
+        except OSError as err:
+            # Linux answers EOPNOTSUPP for directories of a squashfs without an xattr table
+            # (mksquashfs -no-xattrs images too): that means none.
+            if err.errno != errno.EOPNOTSUPP: raise
+            names = []
         if names: e["xattrs"] = {n: os.getxattr(p, n, follow_symlinks=False).hex() for n in names}
         out[rel] = e
         if kind != "dir": inodes.setdefault(st.st_ino, []).append(rel)

@@ -284,6 +284,28 @@ describe("squashfs writer read by the Linux kernel and squashfuse", () => {
   );
 
   it(
+    "a socket (which tar cannot carry) is listed by unsquashfs and seen by the kernel",
+    { skip: !mountable && "needs root and loop devices" },
+    async () => {
+      const items: Item[] = [
+        { path: "run", type: "dir" },
+        { path: "run/app.sock", type: "socket", mode: 0o770, uid: 7 },
+      ];
+      const image = join(work, "socket.sqfs");
+      await writeImage(items, image);
+      assert.equal(unsquashfsListing(image).get("run/app.sock"), "srwxrwx--- 7/0 0");
+      const mnt = join(work, "socket-mnt");
+      await mkdir(mnt);
+      runTool("mount", ["-t", "squashfs", "-o", "loop,ro", image, mnt]);
+      try {
+        assert.deepEqual(walkTree(mnt), expectedTree(items));
+      } finally {
+        runTool("umount", [mnt]);
+      }
+    },
+  );
+
+  it(
     "squashfuse_ll reads it (as nobody where /dev/fuse allows it)",
     { skip: !hasTool("squashfuse_ll") && "squashfuse not installed" },
     async (t) => {
