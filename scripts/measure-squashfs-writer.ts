@@ -1,10 +1,12 @@
 /**
  * Standalone timing of the native squashfs writer on generated trees (not part of `npm run bench`):
  *   many: N small files (0–8 KiB, 1 in 10 a duplicate) in directories of 1,000 — time and peak RSS;
+ *   empty: N empty files in directories of 1,000 — peak RSS of the tree alone;
  *   big:  M MiB in 64 MiB files, half random, half text-like — MB/s per gzip level, and with the
  *         compression done synchronously on the main thread instead of the thread pool.
  *
  * Usage: node --import tsx scripts/measure-squashfs-writer.ts many 500000
+ *        node --import tsx scripts/measure-squashfs-writer.ts empty 1000000
  *        node --import tsx scripts/measure-squashfs-writer.ts big 512 gzip:6 [sync]
  */
 import { randomBytes } from "node:crypto";
@@ -65,6 +67,16 @@ async function many(writer: SquashfsWriter): Promise<number> {
   return bytes;
 }
 
+/** N empty files in directories of 1,000: the tree alone. */
+async function empty(writer: SquashfsWriter): Promise<number> {
+  for (let i = 0; i < count; i++) {
+    if (i % 1000 === 0) writer.entry(meta("dir", 0, 1), `d${i / 1000}`);
+    writer.entry(meta("file", 0, 1), `d${Math.floor(i / 1000)}/empty-file-${i}`);
+    if (i % 64 === 0) await writer.drain();
+  }
+  return 0;
+}
+
 async function big(writer: SquashfsWriter): Promise<number> {
   const fileSize = 64 << 20;
   const files = Math.max(1, Math.floor((count << 20) / fileSize));
@@ -95,7 +107,8 @@ if (variant === "sync") {
   };
 }
 const started = process.hrtime.bigint();
-const input = mode === "big" ? await big(writer) : await many(writer);
+const input =
+  mode === "big" ? await big(writer) : mode === "empty" ? await empty(writer) : await many(writer);
 const image = await writer.finish();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 closeSync(fd);

@@ -47,7 +47,7 @@ describe("directory listings", () => {
     const list = entries(1000);
     const listing = writeListing(list, table);
     table.flush();
-    const raw = Buffer.concat(table.take().filter((_, i) => i % 2 === 1)); // drop the block headers
+    const raw = Buffer.concat(table.take().map((block) => block.subarray(2))); // drop the block headers
     const found = runs(raw, listing.listingSize);
     assert.ok(found.every((r) => r.count <= 256));
     assert.deepEqual(
@@ -71,7 +71,7 @@ describe("directory listings", () => {
     list[9]!.number = 100_000;
     const listing = writeListing(list, table);
     table.flush();
-    const raw = Buffer.concat(table.take().filter((_, i) => i % 2 === 1));
+    const raw = Buffer.concat(table.take().map((block) => block.subarray(2)));
     assert.deepEqual(
       runs(raw, listing.listingSize).map((r) => [r.count, r.start]),
       [
@@ -90,8 +90,12 @@ describe("directory listings", () => {
       listingSize: 100,
       index: [{ index: 0, start: 0, name: Buffer.from("a") }],
     };
-    const small = encodeDirectoryInode(header, { ...listing, links: 2, parent: 2, xattr: NO_XATTR }, 255);
-    const large = encodeDirectoryInode(header, { ...listing, links: 2, parent: 2, xattr: NO_XATTR }, 256);
+    const small = Buffer.from(
+      encodeDirectoryInode(header, { ...listing, links: 2, parent: 2, xattr: NO_XATTR }, 255),
+    ); // copied: encoders share one buffer
+    const large = Buffer.from(
+      encodeDirectoryInode(header, { ...listing, links: 2, parent: 2, xattr: NO_XATTR }, 256),
+    ); // copied: encoders share one buffer
     assert.equal(small.readUInt16LE(0), InodeType.Dir);
     assert.equal(large.readUInt16LE(0), InodeType.ExtDir);
     assert.equal(large.readUInt16LE(32), 1); // index count

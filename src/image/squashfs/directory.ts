@@ -13,7 +13,7 @@
  * ```
  */
 import { MAX_DIR_RUN, METADATA_SIZE } from "./format.js";
-import type { DirectoryIndexEntry } from "./inode.js";
+import { scratch, type DirectoryIndexEntry } from "./inode.js";
 import type { MetadataWriter } from "./metadata-writer.js";
 
 export interface ListingEntry {
@@ -44,14 +44,14 @@ export function writeListing(entries: readonly ListingEntry[], table: MetadataWr
     const count = runLength(entries, i, table.position().offset);
     const first = entries[i]!;
     index.push({ index: listingSize, start: table.position().block, name: first.name });
-    const head = Buffer.alloc(HEADER_SIZE);
+    const head = scratch(HEADER_SIZE);
     head.writeUInt32LE(count - 1, 0);
     head.writeUInt32LE(Math.floor(first.ref / 65536), 4);
     head.writeUInt32LE(first.number, 8);
     table.append(head);
     listingSize += HEADER_SIZE;
     for (const entry of entries.slice(i, i + count)) {
-      const bytes = Buffer.alloc(ENTRY_SIZE + entry.name.length);
+      const bytes = scratch(ENTRY_SIZE + entry.name.length);
       bytes.writeUInt16LE(entry.ref % 65536, 0);
       bytes.writeInt16LE(entry.number - first.number, 2);
       bytes.writeUInt16LE(entry.type, 4);

@@ -8,6 +8,7 @@
  * @example
  * ```ts
  * const bytes = encodeSymlinkInode(header, { links: 1, target: Buffer.from("/bin/sh"), xattr: NO_XATTR });
+ * inodeTable.append(bytes); // copy it before the next encode: encoders share one buffer
  * ```
  */
 import { InodeType, NO_XATTR } from "./format.js";
@@ -57,8 +58,21 @@ export interface FileInode {
 /** Directories with at least this many entries get an index (as squashfs-tools-ng does). */
 export const DIRECTORY_INDEX_THRESHOLD = 256;
 
+const SCRATCH = Buffer.alloc(64 * 1024);
+
+/**
+ * A zeroed buffer of `size` bytes, shared by all encoders: a result is only valid until the next
+ * encode call (the writer copies it into the inode table at once). This saves a small
+ * ArrayBuffer per inode, which at a million inodes made more garbage than the tree itself.
+ */
+export function scratch(size: number): Buffer {
+  if (size > SCRATCH.length) return Buffer.alloc(size);
+  SCRATCH.fill(0, 0, size);
+  return SCRATCH.subarray(0, size);
+}
+
 function header(type: number, h: InodeHeader, bodySize: number): Buffer {
-  const out = Buffer.alloc(16 + bodySize);
+  const out = scratch(16 + bodySize);
   out.writeUInt16LE(type, 0);
   out.writeUInt16LE(h.mode & 0o7777, 2);
   out.writeUInt16LE(h.uid, 4);
