@@ -116,7 +116,10 @@ export class SquashfsWriter {
       });
     this.blockSize = blockSize;
     const spec = options.compression ?? "gzip";
-    this.compressor = new BlockCompressor(typeof spec === "string" ? parseCompression(spec) : spec);
+    this.compressor = new BlockCompressor(
+      typeof spec === "string" ? parseCompression(spec) : spec,
+      blockSize,
+    );
     this.output = new ImageOutput(options.fd, options.offset ?? 0);
     const inFlight = options.maxInFlight ?? Math.max(8, 4 * availableParallelism());
     this.data = new DataWriter(this.output, this.compressor, blockSize, inFlight);
