@@ -95,7 +95,8 @@ async function big(writer: SquashfsWriter): Promise<number> {
   return files * fileSize;
 }
 
-const path = join(tmpdir(), `measure-squashfs-${process.pid}.sqfs`);
+// MEASURE_OUTPUT keeps the image there (for tests that read it back).
+const path = process.env.MEASURE_OUTPUT ?? join(tmpdir(), `measure-squashfs-${process.pid}.sqfs`);
 const fd = openSync(path, "w+");
 const writer = new SquashfsWriter({ fd, compression });
 if (variant === "sync") {
@@ -112,7 +113,7 @@ const input =
 const image = await writer.finish();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 closeSync(fd);
-rmSync(path);
+if (process.env.MEASURE_OUTPUT === undefined) rmSync(path);
 const rssMiB = process.resourceUsage().maxRSS / 1024;
 if (process.env.MEASURE_DEBUG) console.error(process.memoryUsage());
 console.log(

@@ -123,13 +123,14 @@ export async function writeTar(items: readonly Item[], path: string): Promise<vo
 export function runTool(
   cmd: string,
   args: string[],
-  options: { allowStatus?: number[]; uid?: number } = {},
+  options: { allowStatus?: number[]; uid?: number; env?: NodeJS.ProcessEnv } = {},
 ): string {
   const result = spawnSync(cmd, args, {
     encoding: "buffer",
     maxBuffer: 1 << 30,
     uid: options.uid,
     gid: options.uid,
+    env: options.env,
   });
   const status = result.status ?? 128;
   if (result.error !== undefined) throw result.error;
