@@ -152,7 +152,9 @@ export class SquashfsWriter {
     } else if (clean === "") {
       throw new SregistryError("the image root must be a directory", { code: "INVALID_IMAGE" });
     }
-    const inode = tree.addInode(kind, meta, xattr);
+    // A symlink's mode is always 0777 on Linux (what an unpacked tree shows, and what tar2sqfs and
+    // mksquashfs store), whatever the tar header says.
+    const inode = tree.addInode(kind, kind === Kind.Symlink ? { ...meta, mode: 0o777 } : meta, xattr);
     switch (kind) {
       case Kind.File:
         tree.size.array[inode] = meta.size;
