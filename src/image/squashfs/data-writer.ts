@@ -1,0 +1,308 @@
+/**
+ * File contents: cut into blocks, compressed in parallel, written in order; tail ends packed into
+ * fragment blocks; all-zero blocks stored as holes (sparse); files whose content was stored before
+ * stored once.
+ *
+ * Order and parallelism: every block is handed to the compressor (thread pool) as soon as it is
+ * full, and a job is queued; one chain writes the queued jobs strictly in order, so the layout only
+ * depends on the input. Up to `maxInFlight` jobs may wait; `drain()` blocks the producer beyond
+ * that, which bounds memory to about `maxInFlight` blocks.
+ *
+ * Duplicates (as mksquashfs does): a file's digest is known only at its end, after its blocks were
+ * queued, so the end-of-file job rewinds the write position over them when the content was seen
+ * before and points the file at the first copy. Tail ends are only packed once the digest is known,
+ * so duplicates never reach a fragment block.
+ *
+ * The digest covers a kind byte per block (data / hole / tail), the data blocks' bytes and the
+ * size; holes are not hashed, so a 4 GiB file of zeros costs a memcmp per block and no hashing.
+ *
+ * @example
+ * ```ts
+ * const data = new DataWriter(output, compressor, 131072, 8);
+ * const file = data.beginFile(size);
+ * data.write(chunk);        // as often as needed, then the file ends by itself at `size` bytes
+ * await data.drain();
+ * await data.finish();      // data.files.start.array[file] … are now final
+ * ```
+ */
+import { createHash, type Hash } from "node:crypto";
+import { SregistryError } from "../../util/errors.js";
+import type { BlockCompressor } from "./compressor.js";
+import { ContentIndex } from "./dedup.js";
+import { DATA_UNCOMPRESSED, NO_FRAGMENT, SUPERBLOCK_SIZE } from "./format.js";
+import { GrowableFloat64, GrowableUint32 } from "./growable.js";
+import type { ImageOutput } from "./output.js";
+
+const KIND_DATA = Buffer.of(1);
+const KIND_HOLE = Buffer.of(0);
+const KIND_TAIL = Buffer.of(2);
+
+/** Where each stored file's content is; indexed by the file number `beginFile` returned. */
+export class FileTable {
+  /** Position of the first data block (relative to the image start). */
+  readonly start = new GrowableFloat64();
+  /**
+   * Index of the first block size in `blockSizes`; a file has `floor(size / blockSize)` blocks,
+   * since its tail always goes to a fragment.
+   */
+  readonly firstBlock = new GrowableUint32();
+  readonly fragment = new GrowableUint32();
+  readonly fragmentOffset = new GrowableUint32();
+  /** Bytes not stored because their blocks were holes (few files have any). */
+  readonly sparse = new Map<number, number>();
+  /** On-disk size of every data block (bit 24 = stored raw, 0 = hole), files one after another. */
+  readonly blockSizes = new GrowableUint32();
+}
+
+type Job =
+  | { kind: "block"; file: number; packed: Promise<Buffer | null>; raw: Buffer }
+  | { kind: "hole"; file: number }
+  | { kind: "fragment"; index: number; packed: Promise<Buffer | null>; raw: Buffer }
+  | { kind: "end"; file: number; original: number };
+
+interface OpenFile {
+  file: number;
+  size: number;
+  received: number;
+  block: Buffer;
+  fill: number;
+  hash: Hash;
+  blocks: number;
+  sparse: number;
+}
+
+export class DataWriter {
+  readonly files = new FileTable();
+  /** Fragment table: position and stored size of each fragment block. */
+  readonly fragmentStart = new GrowableFloat64();
+  readonly fragmentSize = new GrowableUint32();
+  /** Current write position (relative to the image start); final after `finish()`. */
+  position = SUPERBLOCK_SIZE;
+  /** Files stored once for several inodes. */
+  duplicates = 0;
+  private readonly zero: Buffer;
+  private readonly scratch: Buffer;
+  /** Digests of stored files; dropped by `finish()` (the rest of the build does not need them). */
+  private seen: ContentIndex | null = new ContentIndex();
+  private fragment: Buffer;
+  private fragmentFill = 0;
+  private fragments = 0;
+  private open: OpenFile | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failure: unknown = null;
+  private wake: (() => void) | null = null;
+  /** Block starts of files whose first block was not written yet. */
+  private readonly pendingStart = new Set<number>();
+
+  constructor(
+    private readonly output: ImageOutput,
+    private readonly compressor: BlockCompressor,
+    readonly blockSize: number,
+    private readonly maxInFlight: number,
+  ) {
+    this.zero = Buffer.alloc(blockSize);
+    this.scratch = Buffer.allocUnsafe(blockSize);
+    this.fragment = Buffer.allocUnsafe(blockSize);
+  }
+
+  get fragmentCount(): number {
+    return this.fragments;
+  }
+
+  /** Starts a file of `size` bytes (> 0) and returns its number; it ends by itself at `size`. */
+  beginFile(size: number): number {
+    if (this.open !== null) throw new Error("a file is still open");
+    const t = this.files;
+    const file = t.start.push(this.position);
+    t.firstBlock.push(t.blockSizes.length);
+    t.fragment.push(NO_FRAGMENT);
+    t.fragmentOffset.push(0);
+    this.pendingStart.add(file);
+    this.open = {
+      file,
+      size,
+      received: 0,
+      block: this.blockFor(size),
+      fill: 0,
+      hash: createHash("sha256"),
+      blocks: 0,
+      sparse: 0,
+    };
+    return file;
+  }
+
+  /** True while a file is waiting for more bytes. */
+  get writing(): boolean {
+    return this.open !== null;
+  }
+
+  write(chunk: Buffer): void {
+    const open = this.open;
+    if (open === null) throw new Error("no file is open");
+    if (open.received + chunk.length > open.size)
+      throw new SregistryError("a file body is longer than its size", { code: "INVALID_IMAGE" });
+    let from = 0;
+    while (from < chunk.length) {
+      const count = Math.min(chunk.length - from, open.block.length - open.fill);
+      chunk.copy(open.block, open.fill, from, from + count);
+      open.fill += count;
+      open.received += count;
+      from += count;
+      if (open.fill === open.block.length) this.blockFull(open);
+    }
+  }
+
+  /** Resolves when fewer than `maxInFlight` jobs wait; throws the first write error. */
+  async drain(): Promise<void> {
+    while (this.queued > this.maxInFlight && this.failure === null) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Writes the last fragment block and waits for every queued write. */
+  async finish(): Promise<void> {
+    if (this.open !== null)
+      throw new SregistryError("the last file body is incomplete", { code: "INVALID_IMAGE" });
+    if (this.fragmentFill > 0) this.flushFragment();
+    this.seen = null;
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private blockFull(open: OpenFile): void {
+    const isLast = open.received === open.size;
+    if (open.block.length === this.blockSize) {
+      this.queueBlock(open, open.block);
+      const rest = open.size - open.received;
+      open.block = rest > 0 ? this.blockFor(rest) : open.block;
+      open.fill = 0;
+    }
+    if (isLast) this.endFile(open);
+  }
+
+  /**
+   * A buffer for the next `rest` bytes: a new one for a full block (a job keeps it until written),
+   * the shared scratch buffer for a tail (copied into a fragment at the file's end). Most files are
+   * tails only, so they allocate nothing.
+   */
+  private blockFor(rest: number): Buffer {
+    return rest >= this.blockSize ? Buffer.allocUnsafe(this.blockSize) : this.scratch.subarray(0, rest);
+  }
+
+  private queueBlock(open: OpenFile, block: Buffer): void {
+    open.blocks++;
+    if (block.equals(this.zero)) {
+      open.hash.update(KIND_HOLE);
+      open.sparse += block.length;
+      this.enqueue({ kind: "hole", file: open.file });
+      return;
+    }
+    open.hash.update(KIND_DATA);
+    open.hash.update(block);
+    this.enqueue({ kind: "block", file: open.file, packed: this.compressor.compress(block), raw: block });
+  }
+
+  private endFile(open: OpenFile): void {
+    this.open = null;
+    const tail = open.size % this.blockSize === 0 ? null : open.block.subarray(0, open.fill);
+    if (tail !== null) {
+      open.hash.update(KIND_TAIL);
+      open.hash.update(tail);
+    }
+    const t = this.files;
+    if (open.sparse > 0) t.sparse.set(open.file, open.sparse);
+    open.hash.update(String(open.size));
+    const original = this.seen!.findOrAdd(open.hash.digest(), open.file);
+    if (original >= 0) {
+      this.duplicates++;
+      t.fragment.array[open.file] = t.fragment.array[original]!;
+      t.fragmentOffset.array[open.file] = t.fragmentOffset.array[original]!;
+    } else if (tail !== null) {
+      this.addTail(open.file, tail);
+    }
+    this.enqueue({ kind: "end", file: open.file, original });
+  }
+
+  private addTail(file: number, tail: Buffer): void {
+    if (this.fragmentFill + tail.length > this.blockSize) this.flushFragment();
+    this.files.fragment.array[file] = this.fragments;
+    this.files.fragmentOffset.array[file] = this.fragmentFill;
+    tail.copy(this.fragment, this.fragmentFill);
+    this.fragmentFill += tail.length;
+  }
+
+  private flushFragment(): void {
+    const raw = this.fragment.subarray(0, this.fragmentFill);
+    const index = this.fragments++;
+    this.fragmentStart.push(0);
+    this.fragmentSize.push(0);
+    this.enqueue({ kind: "fragment", index, packed: this.compressor.compress(raw), raw });
+    this.fragment = Buffer.allocUnsafe(this.blockSize);
+    this.fragmentFill = 0;
+  }
+
+  private enqueue(job: Job): void {
+    this.queued++;
+    if ("packed" in job) job.packed.catch(() => {}); // awaited in order below
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failure === null) await this.run(job);
+      } catch (err) {
+        this.failure ??= err;
+      } finally {
+        this.queued--;
+        const wake = this.wake;
+        this.wake = null;
+        wake?.();
+      }
+    });
+  }
+
+  /** Runs one job; jobs run one at a time, in queue order. */
+  private async run(job: Job): Promise<void> {
+    const t = this.files;
+    switch (job.kind) {
+      case "block":
+      case "fragment": {
+        const packed = await job.packed;
+        const stored = packed ?? job.raw;
+        const size = packed === null ? stored.length | DATA_UNCOMPRESSED : stored.length;
+        const at = this.position;
+        this.position += stored.length;
+        if (job.kind === "block") {
+          this.markStart(job.file, at);
+          t.blockSizes.push(size);
+        } else {
+          this.fragmentStart.array[job.index] = at;
+          this.fragmentSize.array[job.index] = size;
+        }
+        await this.output.write(stored, at);
+        return;
+      }
+      case "hole":
+        this.markStart(job.file, this.position);
+        t.blockSizes.push(0);
+        return;
+      case "end":
+        // A file without blocks gets the current position: deterministic, unlike the producer's.
+        this.markStart(job.file, this.position);
+        if (job.original >= 0) {
+          // Forget this copy's blocks: rewind over them and share the first copy's.
+          this.position = t.start.array[job.file]!;
+          t.blockSizes.length = t.firstBlock.array[job.file]!;
+          t.start.array[job.file] = t.start.array[job.original]!;
+          t.firstBlock.array[job.file] = t.firstBlock.array[job.original]!;
+        }
+        return;
+    }
+  }
+
+  private markStart(file: number, at: number): void {
+    if (!this.pendingStart.has(file)) return;
+    this.pendingStart.delete(file);
+    this.files.start.array[file] = at;
+    this.files.firstBlock.array[file] = this.files.blockSizes.length;
+  }
+}

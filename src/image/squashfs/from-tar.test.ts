@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { closeSync, openSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { flattenLayers } from "../../build/flatten/flatten.js";
+import { memoryLayer, tarLayer } from "../../build/flatten/testing.js";
+import { writeTarStream } from "./from-tar.js";
+import { runTool } from "./writer.testing.js";
+import { SquashfsWriter } from "./writer.js";
+
+let work: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), "squashfs-from-tar-"));
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("layers → flattener → native writer", () => {
+  it("gives the image tar2sqfs makes of the same flattened tar (whiteouts, hardlinks across layers)", async () => {
+    const lower = await tarLayer([
+      { name: "etc/", type: "directory" },
+      { name: "etc/passwd", body: "root:x:0:0::/root:/bin/sh\n" },
+      { name: "etc/gone", body: "deleted above" },
+      { name: "usr/bin/", type: "directory", mode: 0o755 },
+      { name: "usr/bin/tool", body: "#!/bin/sh\necho tool\n", mode: 0o755, uid: 1000, gid: 1000 },
+      { name: "dev/", type: "directory" },
+      { name: "dev/null", type: "character-device", devmajor: 1, devminor: 3, mode: 0o666 },
+    ]);
+    const upper = await tarLayer([
+      { name: "etc/.wh.gone", body: "" },
+      { name: "usr/bin/tool-link", type: "link", linkname: "usr/bin/tool" },
+      { name: "usr/bin/sh", type: "symlink", linkname: "/bin/busybox" },
+      { name: "opt/data", body: "x".repeat(300_000) },
+    ]);
+    const layers = [memoryLayer(lower), memoryLayer(upper)];
+    const root = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };
+
+    const ours = join(work, "native.sqfs");
+    const fd = openSync(ours, "w+");
+    try {
+      const writer = new SquashfsWriter({ fd, root });
+      const tar = new PassThrough();
+      const flattening = flattenLayers(layers, [], tar);
+      await writeTarStream(tar, writer);
+      await flattening;
+      await writer.finish();
+    } finally {
+      closeSync(fd);
+    }
+
+    const tarPath = join(work, "flat.tar");
+    const reference = join(work, "tar2sqfs.sqfs");
+    const tar = new PassThrough();
+    const collected: Buffer[] = [];
+    tar.on("data", (chunk: Buffer) => collected.push(chunk));
+    await flattenLayers(layers, [], tar);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(tarPath, Buffer.concat(collected));
+    runTool("sh", ["-c", `tar2sqfs --quiet --force --no-skip --defaults mtime=0 ${reference} < ${tarPath}`]);
+    runTool("sqfsdiff", ["--timestamps", "--old", reference, "--new", ours]);
+    const listing = runTool("unsquashfs", ["-lln", ours]);
+    assert.doesNotMatch(listing, /etc\/gone/);
+    assert.match(listing, /-rwxr-xr-x 1000\/1000 +20 .* squashfs-root\/usr\/bin\/tool-link/);
+    const links = runTool("sh", ["-c", `sqfs2tar ${ours} | tar tvf -`]);
+    assert.match(links, /usr\/bin\/tool(-link)? link to usr\/bin\/tool(-link)?/);
+  });
+});
