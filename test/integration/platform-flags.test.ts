@@ -57,9 +57,9 @@ test("pull --arch aarch64 builds the arm64/v8 image although SREGISTRY_DOCKER_AR
 test("record --platform linux/arm/v6 records the arm/v6 image", async () => {
   const r = await cli(["record", "--json", "--platform", "linux/arm/v6", "multi:1"]);
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { row: { metrics: string } };
-  const metrics = JSON.parse(out.row.metrics) as { platform: unknown };
-  assert.deepEqual(metrics.platform, { os: "linux", architecture: "arm", variant: "v6" });
+  // --json rows carry metrics as an object, like inspect --json.
+  const out = JSON.parse(r.stdout) as { row: { metrics: { platform: unknown } } };
+  assert.deepEqual(out.row.metrics.platform, { os: "linux", architecture: "arm", variant: "v6" });
 });
 
 test("an unknown platform fails in one line listing the available ones; nothing recorded", async () => {
