@@ -15,6 +15,9 @@ const TOOLS = {
   htpasswd: "apache2-utils",
   openssl: "openssl",
   zstd: "zstd",
+  sqlite3: "sqlite3",
+  squashfuse_ll: "squashfuse",
+  fusermount3: "fuse3",
 };
 
 function missingTools() {
