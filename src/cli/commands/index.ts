@@ -14,6 +14,7 @@ import { registerImages } from "./images.js";
 import { registerInspect } from "./inspect.js";
 import { registerPull } from "./pull.js";
 import { registerPush } from "./push.js";
+import { registerPyxisImporter } from "./pyxis-importer.js";
 import { registerRecord } from "./record.js";
 import { registerVersion } from "./version.js";
 
@@ -36,4 +37,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerPush,
   registerLabels,
   registerRecord,
+  registerPyxisImporter,
 ];
