@@ -125,6 +125,7 @@ async function buildOnce(
   try {
     if (await exists(cached)) return;
     const tmp = join(cache, `.${key}.${process.pid}.sqsh`);
+    ctx.logger.info(`pyxis: building the squashfs of ${uri} into ${cache}`);
     try {
       await pull(ctx, uri, { format: "squashfs", name: tmp, noCache: true });
       await rename(tmp, cached);
