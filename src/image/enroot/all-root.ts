@@ -34,7 +34,7 @@ export function allRootTar(): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       const out: Buffer[] = [];
-      let data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      const data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
       let at = 0;
       while (at < data.length) {
         if (skip > 0) {
@@ -78,7 +78,6 @@ export function allRootTar(): Transform {
         skip = type === 0x30 || type === 0 || type === 0x37 ? blocks : 0;
       }
       pending = Buffer.from(data.subarray(at));
-      data = Buffer.alloc(0);
       done(null, out.length > 0 ? Buffer.concat(out) : undefined);
     },
     flush(done: TransformCallback) {

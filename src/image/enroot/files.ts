@@ -59,7 +59,7 @@ export function enrootRc(config: ImageConfig, uri: string): string {
     head += `# ${oneLine(key)} ${oneLine(String(value))}\n`;
   }
   const ep = entrypoint.map(shellQuote).join(" ");
-  const all = [...entrypoint, ...cmd].map(shellQuote).join(" ");
+  const command = cmd.map(shellQuote).join(" ");
   const dir = doubleQuoted(workdir);
   return (
     head +
@@ -74,7 +74,7 @@ export function enrootRc(config: ImageConfig, uri: string): string {
     "if [ $# -gt 0 ]; then\n" +
     `    exec ${ep} "$@"\n` +
     "else\n" +
-    `    exec ${all}\n` +
+    `    exec ${ep} ${command}\n` +
     "fi\n"
   );
 }
