@@ -20,7 +20,7 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { link, mkdir, rename, stat, symlink, unlink } from "node:fs/promises";
+import { chmod, link, mkdir, rename, stat, symlink, unlink } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { connectRemote } from "../api/backend.js";
 import type { Context } from "../api/context.js";
@@ -80,6 +80,7 @@ export async function importerGet(ctx: Context, uri: string, step: PyxisStep): P
     .digest("hex");
   const cached = join(cache, `${key}.sqsh`);
   if (!(await exists(cached))) await buildOnce(ctx, uri, cache, key, cached);
+  await checkCachedFile(cached);
   const target = stepPath(step);
   await mkdir(join(step.runtimePath, step.jobUid), { recursive: true, mode: 0o700 });
   await unlink(target).catch((err: unknown) => {
@@ -128,6 +129,8 @@ async function buildOnce(
     ctx.logger.info(`pyxis: building the squashfs of ${uri} into ${cache}`);
     try {
       await pull(ctx, uri, { format: "squashfs", name: tmp, noCache: true });
+      // Readable by the other users of a shared cache; writable by nobody but its builder.
+      await chmod(tmp, 0o644);
       await rename(tmp, cached);
     } finally {
       await unlink(tmp).catch(() => undefined);
@@ -144,6 +147,19 @@ async function topDigest(ctx: Context, uri: string): Promise<string> {
     return ref.digest ?? (await remote.registry.fetchManifest(ref.repository, ref.tag)).digest;
   } finally {
     remote.registry.close();
+  }
+}
+
+/**
+ * A cached image that others can rewrite is not run: whoever may write it decides what every job
+ * using it executes. (Who may add files to the cache directory is the administrator's choice.)
+ */
+async function checkCachedFile(path: string): Promise<void> {
+  const info = await stat(path);
+  if (!info.isFile() || (info.mode & 0o022) !== 0) {
+    throw new SregistryError(
+      `${path} is not a regular file only its owner can write; remove it, and check who can write to the cache`,
+    );
   }
 }
 

@@ -130,3 +130,23 @@ test("errors: a bad URI, an unknown image, a missing Pyxis environment — one l
   assert.equal(badStep.code, 1);
   assert.match(badStep.stderr, /SLURM_STEP_ID has an unexpected value/);
 });
+
+test("a cached squashfs that others could rewrite is refused, not handed to Pyxis", async () => {
+  const ok = await callImporter(["get", URI()], step("20"));
+  assert.equal(ok.code, 0, ok.stderr);
+  const cached = join(
+    cacheDir,
+    readdirSync(cacheDir).find((f) => f.endsWith(".sqsh"))!,
+  );
+  assert.equal(statSync(cached).mode & 0o777, 0o644);
+  chmodSync(cached, 0o666);
+  try {
+    const refused = await callImporter(["get", URI()], step("21"));
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, "");
+    assert.match(refused.stderr, /only its owner can write/);
+  } finally {
+    chmodSync(cached, 0o644);
+  }
+  await callImporter(["release"], step("20"));
+});
