@@ -11,6 +11,7 @@ import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage, SAMPLE_ENV_VALUE } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { run, tmpDir, type TmpDir } from "../harness/tools.js";
+import { sifPartition } from "../harness/pull.js";
 
 let registry: RegistryServer;
 let home: TmpDir;
@@ -104,4 +105,37 @@ test("--format squashfs refuses --sandbox and an unknown format", async () => {
   const bad = await cli(["pull", "--format", "tar", "docker://x/y:1"]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /tar/);
+});
+
+/** `unsquashfs -lln` (at `offset`): path → permissions and size/target, owners left out. */
+async function tree(file: string, offset = 0): Promise<Map<string, string>> {
+  const out = await run("unsquashfs", ["-lln", "-o", String(offset), file]);
+  const entries = new Map<string, string>();
+  for (const line of out.stdout.split("\n")) {
+    const match = /^(\S+) \d+\/\d+\s+(\S+) \S+ \S+ squashfs-root\/?(.*)$/.exec(line);
+    if (match) entries.set(match[3]!, `${match[1]} ${match[1]!.startsWith("d") ? "" : match[2]}`);
+  }
+  return entries;
+}
+
+test("the .sqsh holds the SIF's tree, plus enroot's files only", async () => {
+  const sqsh = join(home.path, "same.sqsh");
+  const sif = join(home.path, "same.sif");
+  const image = `docker://${registry.host}/sample/app:1`;
+  assert.equal((await cli(["pull", "--format", "squashfs", "--name", sqsh, image])).code, 0);
+  assert.equal((await cli(["pull", "--no-cache", "--name", sif, image])).code, 0);
+  const fromSif = await tree(sif, (await sifPartition(sif)).offset);
+  const fromSqsh = await tree(sqsh);
+  assert.ok(fromSif.size > 20 && fromSif.has("opt/app/hello.txt"), [...fromSif.keys()].join(","));
+  const enroot = [
+    "etc/environment",
+    "etc/rc",
+    "etc/rc.local",
+    "etc/fstab",
+    ".sregistry",
+    ".sregistry/image-config.json",
+  ];
+  for (const [path, attrs] of fromSif) assert.equal(fromSqsh.get(path), attrs, path);
+  const extra = [...fromSqsh.keys()].filter((p) => !fromSif.has(p)).sort();
+  assert.deepEqual(extra, [...enroot].sort());
 });
