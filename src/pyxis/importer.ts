@@ -79,7 +79,9 @@ export async function importerGet(ctx: Context, uri: string, step: PyxisStep): P
     .update([digest, platform.os, platform.architecture, platform.variant ?? ""].join("\n"))
     .digest("hex");
   const cached = join(cache, `${key}.sqsh`);
-  if (!(await exists(cached))) await buildOnce(ctx, uri, cache, key, cached);
+  // Built by digest: a tag that moves meanwhile cannot put another image under this key.
+  const pinned = /@sha256:[0-9a-f]{64}$/.test(uri) ? uri : `${uri}@${digest}`;
+  if (!(await exists(cached))) await buildOnce(ctx, pinned, cache, key, cached);
   await checkCachedFile(cached);
   const target = stepPath(step);
   await mkdir(join(step.runtimePath, step.jobUid), { recursive: true, mode: 0o700 });
