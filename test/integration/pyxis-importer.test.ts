@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CLI_MAIN, isolatedEnv } from "../harness/cli.js";
@@ -59,9 +59,14 @@ function step(stepId: string, extra: Record<string, string> = {}): Record<string
 }
 
 /** Runs the importer like Pyxis: argv[0] is the importer, the environment is the step's. */
-function callImporter(args: string[], env: Record<string, string>) {
+function callImporter(args: string[], env: Record<string, string>, asUid?: number) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(importer, args, { env, stdio: ["ignore", "pipe", "pipe"], argv0: importer });
+    // Pyxis drops to the job's user (setregid/setreuid) before execve: setpriv does the same.
+    const [cmd, argv] =
+      asUid === undefined
+        ? [importer, args]
+        : ["setpriv", [`--reuid=${asUid}`, `--regid=${asUid}`, "--clear-groups", "--", importer, ...args]];
+    const child = spawn(cmd, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
@@ -149,4 +154,30 @@ test("a cached squashfs that others could rewrite is refused, not handed to Pyxi
     chmodSync(cached, 0o644);
   }
   await callImporter(["release"], step("20"));
+});
+
+test("as the job's user (nobody): get builds into that user's cache, release removes the link", async () => {
+  const base = join(home.path, "nobody");
+  mkdirSync(base);
+  chmodSync(home.path, 0o755);
+  const env = {
+    ...step("30", { SLURM_JOB_UID: "65534", SLURM_JOB_USER: "nobody" }),
+    ...isolatedEnv(base),
+    PYXIS_RUNTIME_PATH: join(base, "run"),
+  };
+  delete (env as Record<string, string | undefined>).SREGISTRY_PYXIS_CACHE;
+  chownSync(base, 65534, 65534);
+  for (const entry of readdirSync(base, { recursive: true }))
+    chownSync(join(base, String(entry)), 65534, 65534);
+  const got = await callImporter(["get", URI()], env, 65534);
+  assert.equal(got.code, 0, got.stderr);
+  const path = got.stdout.trim();
+  assert.equal(path, join(base, "run", "65534", "sregistry-4242.30.sqsh"));
+  assert.equal(statSync(path).uid, 65534);
+  const cache = join(base, ".singularity", "sregistry", "pyxis");
+  assert.equal(readdirSync(cache).filter((f) => f.endsWith(".sqsh")).length, 1);
+  const listing = await run("unsquashfs", ["-lln", path]);
+  assert.match(listing.stdout, /^-rw-r--r-- 0\/0 .* squashfs-root\/opt\/app\/hello\.txt$/m);
+  assert.equal((await callImporter(["release"], env, 65534)).code, 0);
+  assert.ok(!existsSync(path));
 });
