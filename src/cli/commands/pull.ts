@@ -75,6 +75,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         "  sregistry pull --compression zstd docker://ubuntu:22.04\n" +
         "  sregistry pull --arch arm64 docker://ubuntu:22.04\n" +
         "  sregistry pull --push-to oras://registry.site.org/ngc/pytorch:24.01-py3 nvidia://pytorch:24.01-py3\n" +
+        "  sregistry pull --format squashfs --name pytorch.sqsh docker://nvcr.io#nvidia/pytorch:24.01-py3\n" +
         "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
