@@ -53,6 +53,7 @@ import { pullOras } from "./oras.js";
 import { catalogNames, manifestMetrics } from "./record.js";
 import { assembleSif, imageCreated } from "../pull/assemble.js";
 import { cachedConfig } from "../pull/cached-config.js";
+import { assembleEnrootSquashfs } from "../image/enroot/squashfs.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "../pull/download.js";
 import type { PullEventListener, PullStage } from "../pull/events.js";
 import { flattenInto } from "../pull/flatten-stream.js";
@@ -67,6 +68,11 @@ export interface PullOptions {
    * becomes a hard link to (or a copy of) the stored SIF, also when the pull reused it.
    */
   name?: string;
+  /**
+   * `squashfs`: a plain enroot/Pyxis image (`.sqsh`, see image/enroot/) at `name` or
+   * `<name>:<tag>.sqsh`, with no catalog row (the catalog holds SIFs). Default `sif`.
+   */
+  format?: "sif" | "squashfs";
   /** Write a plain directory here instead of a SIF (no catalog row). */
   sandbox?: string;
   /** Rebuild even when the same manifest was already built. */
@@ -138,7 +144,8 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     typeof options.compression === "object"
       ? options.compression
       : parseCompression(options.compression ?? "gzip");
-  const useCatalog = ctx.catalogEnabled && !options.noCache && options.sandbox === undefined;
+  const useCatalog =
+    ctx.catalogEnabled && !options.noCache && options.sandbox === undefined && options.format !== "squashfs";
   // An explicit level needs a tool that takes one: say so now, not after the download. (Only
   // then: probing the tools costs three process starts, too much for a re-pull answered at once.)
   const explicitLevel = compression.level !== undefined || compression.hc === true;
@@ -293,10 +300,10 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
       buildSandbox(job, resolved, stored, outDir),
     );
   }
-  const tmpPath = buildTempPath(outDir, ".sif");
+  const tmpPath = buildTempPath(outDir, outputSuffix(options));
   try {
     await explainFullDisk(outDir, "the image being built", job.outputBytes, () =>
-      assembleSif({
+      (options.format === "squashfs" ? assembleEnrootSquashfs : assembleSif)({
         layers: stored,
         config: resolved.config,
         reference: formatReference(job.remote.reference),
@@ -412,7 +419,7 @@ function outputDir(job: Job): string {
 /** The file a pull without the catalog writes: `--name`, or `<name>:<tag>.sif` here. */
 function noCacheTarget(remote: Remote, options: PullOptions): string {
   const names = catalogNames(remote.reference);
-  return resolve(options.name ?? `${names.name}:${names.tag}.sif`);
+  return resolve(options.name ?? `${names.name}:${names.tag}${outputSuffix(options)}`);
 }
 
 /**
@@ -437,7 +444,7 @@ async function checkTargets(
   }
   if (!useCatalog) {
     const names = catalogNames(remote.reference);
-    const given = options.name ?? `${names.name}:${names.tag}.sif`; // as the user wrote it
+    const given = options.name ?? `${names.name}:${names.tag}${outputSuffix(options)}`; // as written
     await checkOutputFile(given, options.name === undefined ? "the output file" : "--name");
     return;
   }
@@ -557,6 +564,10 @@ function keyFor(
     compression: compressionKey(compression),
     preferCmd: ctx.settings.dockerCmd,
   });
+}
+
+function outputSuffix(options: PullOptions): string {
+  return options.format === "squashfs" ? ".sqsh" : ".sif";
 }
 
 function squashfsOptions(spec: CompressionSpec) {

@@ -15,6 +15,7 @@ import { registerImages } from "./images.js";
 import { registerInspect } from "./inspect.js";
 import { registerPull } from "./pull.js";
 import { registerPush } from "./push.js";
+import { registerPyxisImporter } from "./pyxis-importer.js";
 import { registerRecord } from "./record.js";
 import { registerVersion } from "./version.js";
 
@@ -38,4 +39,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerLabels,
   registerRecord,
   registerCache,
+  registerPyxisImporter,
 ];

@@ -35,6 +35,7 @@ interface PullFlags {
   platform?: string;
   arch?: string;
   pushTo?: string;
+  format: string;
 }
 
 const SIGNAL_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -47,6 +48,11 @@ export function registerPull(program: Command, rt: CliRuntime): void {
       "image uri, e.g. nvidia://tensorflow:17.11, docker://ubuntu:22.04, oras://host/repo:tag",
     )
     .option("--name <file>", "build into this file (kept there with --no-cache or SREGISTRY_DISABLE)")
+    .addOption(
+      new Option("--format <format>", "sif, or squashfs: a plain .sqsh for enroot and Pyxis (not recorded)")
+        .choices(["sif", "squashfs"])
+        .default("sif"),
+    )
     .option("--sandbox <dir>", "write a plain directory (new or empty) instead of a SIF; not recorded")
     .option("-f, --force", "rebuild even if the same manifest was already pulled")
     .option("--no-cache", "do not add the image to storage and the catalog")
@@ -69,6 +75,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         "  sregistry pull --compression zstd docker://ubuntu:22.04\n" +
         "  sregistry pull --arch arm64 docker://ubuntu:22.04\n" +
         "  sregistry pull --push-to oras://registry.site.org/ngc/pytorch:24.01-py3 nvidia://pytorch:24.01-py3\n" +
+        "  sregistry pull --format squashfs --name pytorch.sqsh docker://nvcr.io#nvidia/pytorch:24.01-py3\n" +
         "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
@@ -81,7 +88,12 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         throw new SregistryError("--sandbox and --name cannot be used together");
       }
       // Checked before the pull, so a typo does not surface only after a long build.
+      if (flags.format === "squashfs" && flags.sandbox !== undefined) {
+        throw new SregistryError("--format squashfs and --sandbox cannot be used together");
+      }
       if (flags.pushTo !== undefined) {
+        if (flags.format === "squashfs")
+          throw new SregistryError("--push-to needs a SIF, not --format squashfs");
         if (flags.sandbox !== undefined) throw new SregistryError("--push-to needs a SIF, not --sandbox");
         parseOrasUri(flags.pushTo);
       }
@@ -94,6 +106,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
             ...(flags.name ? { name: flags.name } : {}),
             ...(flags.sandbox !== undefined ? { sandbox: flags.sandbox } : {}),
             force: Boolean(flags.force),
+            ...(flags.format === "squashfs" ? { format: "squashfs" as const } : {}),
             noCache: flags.cache === false,
             compression,
             ...(threads ? { threads } : {}),
