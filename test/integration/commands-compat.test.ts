@@ -70,11 +70,16 @@ test("--debug images says which catalog is used (never a secret)", async () => {
   const result = await runCliInProcess(["--debug", "images"], env);
   assert.equal(result.code, 0);
   assert.equal(result.stdout, "");
-  assert.deepEqual(result.stderr.split("\n").filter(Boolean), [
+  const lines = result.stderr.split("\n").filter(Boolean);
+  assert.deepEqual(lines.slice(0, 3), [
     `DEBUG Database located at sqlite:///${join(dir, ".singularity", "sregistry.db")}`,
     `DEBUG Storage folder ${join(dir, ".singularity", "shub")}`,
     `DEBUG Secrets file ${env.SREGISTRY_CLIENT_SECRETS}, client hub`,
   ]);
+  // Then the journal mode chosen for the catalog's filesystem (WAL locally, rollback on NFS & co).
+  assert.match(lines[3] ?? "", /^DEBUG catalog .*sregistry\.db: journal (wal|delete) \(/);
+  assert.equal(lines.length, 4);
+  assert.doesNotMatch(result.stderr, /nvapi-do-not-show/);
   assert.equal((await runCliInProcess(["images"], env)).stderr, "", "nothing without --debug");
 });
 
