@@ -27,9 +27,14 @@ import { pushImage, sampleImage, type PushResult } from "../harness/fixtures.js"
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { run, tmpDir, type TmpDir } from "../harness/tools.js";
 
+/**
+ * Every path under `dir`, except the build directory itself: pulls share it and may leave it
+ * empty; anything left inside it is still listed.
+ */
 async function listAll(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir, { recursive: true })).map(String).sort();
+  const all = (await readdir(dir, { recursive: true })).map(String).sort();
+  return all.filter((name) => name !== ".sregistry-tmp");
 }
 
 /** A raw tar whose names are written exactly as given (absolute, `../`). */
