@@ -11,7 +11,7 @@ import { SregistryError } from "../util/errors.js";
 import { BlobStore } from "./blob-store.js";
 import type { BlobOpener } from "./download.js";
 import { tryCreateLock } from "./lock.js";
-import { type BlobServer, startBlobServer } from "./testing/blob-server.js";
+import { type BlobServer, startBlobServer } from "./blob-server.testing.js";
 
 const BLOB = randomBytes(5 * 1024 * 1024);
 const noSleep = async () => undefined;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SregistryError } from "../util/errors.js";
 import { placeFile, removeEmptyDirs, sha256File, storagePath } from "./storage.js";
-import { makeTempDir } from "./test-helpers.js";
+import { makeTempDir } from "./catalog.testing.js";
 
 let dir: string;
 before(async () => {

@@ -7,7 +7,7 @@ import { readBody } from "./body.js";
 import { RegistryClient } from "./client.js";
 import { staticKeychain } from "./credentials.js";
 import { nextLink } from "./tags.js";
-import { startFakeServer, type FakeServer } from "./test-helpers.js";
+import { startFakeServer, type FakeServer } from "./fake-server.testing.js";
 import { MediaType } from "./types.js";
 
 /** Content served by the fake registry: path → { body, contentType, headers }. */

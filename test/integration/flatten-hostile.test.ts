@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { openLayerStream } from "../../src/build/flatten/decompress.js";
-import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "../../src/build/flatten/testing.js";
+import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "../../src/build/flatten/flatten.testing.js";
 import type { FlattenOptions, LayerSource } from "../../src/build/flatten/types.js";
 import { squashLayers } from "../../src/build/squashfs/from-layers.js";
 import { SregistryError } from "../../src/util/errors.js";

@@ -8,7 +8,7 @@ import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { tarLayer } from "../../src/build/flatten/testing.js";
+import { tarLayer } from "../../src/build/flatten/flatten.testing.js";
 import { runAsNobody, tmpDir, type TmpDir } from "../harness/tools.js";
 
 const isRoot = process.getuid?.() === 0;

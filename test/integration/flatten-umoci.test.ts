@@ -15,7 +15,7 @@ import { mkdir, readFile, utimes, writeFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openLayerStream } from "../../src/build/flatten/decompress.js";
-import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/testing.js";
+import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/flatten.testing.js";
 import type { LayerSource } from "../../src/build/flatten/types.js";
 import { squashLayers } from "../../src/build/squashfs/from-layers.js";
 import { buildOciLayout, randomBytes, type FixtureEntry, type FixtureLayer } from "../harness/fixtures.js";

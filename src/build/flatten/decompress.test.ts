@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { checkLayerMediaType, openLayerStream } from "./decompress.js";
-import { tarLayer } from "./testing.js";
+import { tarLayer } from "./flatten.testing.js";
 
 const DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 

@@ -4,7 +4,7 @@ import { Readable, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import { SregistryError } from "../../util/errors.js";
 import { flattenLayers } from "./flatten.js";
-import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "./testing.js";
+import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "./flatten.testing.js";
 import type { FlattenOptions, LayerSource, OverlayEntry } from "./types.js";
 
 async function flat(layers: LayerItem[][], overlay: OverlayEntry[] = [], options: FlattenOptions = {}) {

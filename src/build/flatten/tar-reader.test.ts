@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import type { TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { END_OF_ARCHIVE, encodeHeader, padding } from "./tar-writer.js";
-import { tarLayer } from "./testing.js";
+import { tarLayer } from "./flatten.testing.js";
 
 function readAll(data: Buffer, step = data.length): { entries: TarEntry[]; bodies: Map<string, string> } {
   const entries: TarEntry[] = [];

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DESCRIPTORS_OFFSET, DESCRIPTOR_SIZE } from "./layout.js";
-import { tinySif } from "./testing.js";
+import { tinySif } from "./tiny-sif.testing.js";
 import { checkSifFile } from "./validate.js";
 
 async function verdictOf(bytes: Buffer) {

@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { dieWithParent } from "./tools.js";
 
 const PROJECT = fileURLToPath(new URL("../../..", import.meta.url));
-const CHILD = fileURLToPath(new URL("./orphan-child.fixture.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./orphan-child.fixture.testing.ts", import.meta.url));
 
 /** Running, not a zombie waiting to be reaped (state field of /proc/<pid>/stat). */
 function isAlive(pid: number): boolean {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { SregistryError } from "../../util/errors.js";
-import { tarLayer } from "../flatten/testing.js";
+import { tarLayer } from "../flatten/flatten.testing.js";
 import { sqfstarArgs, tar2sqfsArgs, DEFAULT_ROOT } from "./args.js";
 import { buildSquashfs } from "./builder.js";
 import { detectSquashfsTools } from "./tools.js";

@@ -4,7 +4,7 @@
  *
  * @example
  * ```sh
- * node --import tsx src/catalog/concurrency-child.fixture.ts /tmp/x/sregistry.db A 200 1700000000000
+ * node --import tsx src/catalog/concurrency-child.fixture.testing.ts /tmp/x/sregistry.db A 200 1700000000000
  * ```
  */
 import { openCatalog } from "./database.js";

@@ -16,8 +16,8 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer, get } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Digest, digestOf } from "../../reference/digest.js";
-import type { BlobOpener } from "../download.js";
+import { type Digest, digestOf } from "../reference/digest.js";
+import type { BlobOpener } from "./download.js";
 
 export interface Behaviour {
   /** The next request only: send the full Content-Length but cut the connection after this many bytes. */

@@ -4,11 +4,11 @@
  *
  * @example
  * ```sh
- * node --import tsx src/cache/testing/ensure-child.ts <root> <url> <digest> <size>
+ * node --import tsx src/cache/ensure-child.fixture.testing.ts <root> <url> <digest> <size>
  * ```
  */
-import { BlobStore } from "../blob-store.js";
-import { httpOpener } from "./blob-server.js";
+import { BlobStore } from "./blob-store.js";
+import { httpOpener } from "./blob-server.testing.js";
 
 const [root, url, digest, size] = process.argv.slice(2);
 if (!root || !url || !digest || !size) {

@@ -5,11 +5,11 @@
  *
  * @example
  * ```sh
- * PATH=/tmp/fake:$PATH node --import tsx src/build/squashfs/orphan-child.fixture.ts /tmp/x/out.sqfs
+ * PATH=/tmp/fake:$PATH node --import tsx src/build/squashfs/orphan-child.fixture.testing.ts /tmp/x/out.sqfs
  * ```
  */
 import { Readable } from "node:stream";
-import { tarLayer } from "../flatten/testing.js";
+import { tarLayer } from "../flatten/flatten.testing.js";
 import { buildSquashfs } from "./builder.js";
 
 const [output = ""] = process.argv.slice(2);
