@@ -17,8 +17,8 @@
  * ```
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { copyFile, mkdir, open, rename, rmdir, unlink } from "node:fs/promises";
+import { createReadStream, rmdirSync } from "node:fs";
+import { copyFile, mkdir, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 
@@ -67,9 +67,10 @@ export function storagePath(storageDir: string, image: StorageName): string {
   return path;
 }
 
-function isInside(path: string, root: string): boolean {
-  const rel = relative(root, path);
-  return rel !== "" && !rel.startsWith(".." + sep) && rel !== ".." && !isAbsolute(rel);
+/** True when `path` is strictly inside `root` (both resolved first): `isInside("/s/a", "/s")` is true. */
+export function isInside(path: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel !== "" && rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel);
 }
 
 async function fsyncPath(path: string, flags = "r"): Promise<void> {
@@ -131,20 +132,23 @@ async function moveOrCopy(
   }
 }
 
-/** Removes `from` and its parents while empty, stopping before `upTo` (never removed) or outside it. */
-export async function removeEmptyDirs(from: string, upTo: string): Promise<void> {
+/**
+ * Removes `from` and its parents while empty, stopping before `upTo` (never removed) or outside it.
+ * Synchronous so it can run inside a catalog transaction; a folder that is not empty or not ours to
+ * remove ends the walk.
+ */
+export function removeEmptyDirs(from: string, upTo: string): void {
   const root = resolve(upTo);
   let dir = resolve(from);
   while (isInside(dir, root)) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
     } catch (err) {
-      if (isErrnoCode(err, "ENOENT")) {
-        dir = dirname(dir);
-        continue;
+      if (!isErrnoCode(err, "ENOENT")) {
+        if (["ENOTEMPTY", "EEXIST", "ENOTDIR", "EACCES", "EPERM", "EBUSY"].some((c) => isErrnoCode(err, c)))
+          return;
+        throw err;
       }
-      if (isErrnoCode(err, "ENOTEMPTY") || isErrnoCode(err, "EEXIST") || isErrnoCode(err, "ENOTDIR")) return;
-      throw err;
     }
     dir = dirname(dir);
   }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { buildSquashfs } from "../build/squashfs/builder.js";
-import { squashLayers } from "../build/squashfs/from-layers.js";
+import { squashLayers } from "../build/squashfs/squash-layers.testing.js";
 import { tarLayer } from "../build/flatten/flatten.testing.js";
 import { silentLogger } from "../util/log.js";
 import { flattenInto } from "./flatten-stream.js";

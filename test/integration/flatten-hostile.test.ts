@@ -12,9 +12,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { openLayerStream } from "../../src/build/flatten/decompress.js";
-import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "../../src/build/flatten/flatten.testing.js";
+import {
+  flattenToList,
+  memoryLayer,
+  tarLayer,
+  type LayerItem,
+} from "../../src/build/flatten/flatten.testing.js";
 import type { FlattenOptions, LayerSource } from "../../src/build/flatten/types.js";
-import { squashLayers } from "../../src/build/squashfs/from-layers.js";
+import { squashLayers } from "../../src/build/squashfs/squash-layers.testing.js";
 import { SregistryError } from "../../src/util/errors.js";
 import { run, tmpDir, type TmpDir } from "../harness/tools.js";
 

@@ -16,7 +16,7 @@ const SRC = join(import.meta.dirname, "..", "..", "src");
 
 const SCRIPT = `
 import { openLayerStream } from ${JSON.stringify(join(SRC, "build/flatten/decompress.ts"))};
-import { squashLayers } from ${JSON.stringify(join(SRC, "build/squashfs/from-layers.ts"))};
+import { squashLayers } from ${JSON.stringify(join(SRC, "build/squashfs/squash-layers.testing.ts"))};
 const [blob, out, tool] = process.argv.slice(2);
 const type = "application/vnd.oci.image.layer.v1.tar+gzip";
 const layer = { digest: "sha256:" + "0".repeat(64), mediaType: type, open: () => openLayerStream(blob, type) };

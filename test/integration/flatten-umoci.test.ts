@@ -17,7 +17,7 @@ import { after, before, describe, it } from "node:test";
 import { openLayerStream } from "../../src/build/flatten/decompress.js";
 import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/flatten.testing.js";
 import type { LayerSource } from "../../src/build/flatten/types.js";
-import { squashLayers } from "../../src/build/squashfs/from-layers.js";
+import { squashLayers } from "../../src/build/squashfs/squash-layers.testing.js";
 import { buildOciLayout, randomBytes, type FixtureEntry, type FixtureLayer } from "../harness/fixtures.js";
 import { run, tmpDir, umociUnpack, type TmpDir } from "../harness/tools.js";
 

@@ -5,8 +5,9 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { singularityMetadata, singularityOverlay } from "../singularity/index.js";
-import { readSif, readSifObject } from "./reader.js";
+import { singularityMetadata } from "../singularity/metadata.js";
+import { singularityOverlay } from "../singularity/overlay.js";
+import { readSif, readSifObject } from "./reader.testing.js";
 import { createSif, sifPartitionOffset } from "./writer.js";
 
 let dir = "";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeDescriptor, encodeDescriptors, encodeHeader } from "./encode.js";
-import { decodeDescriptor, decodeHeader } from "./reader.js";
+import { decodeDescriptor, decodeHeader } from "./reader.testing.js";
 import {
   DATA_OFFSET,
   deterministicUuid,

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSif, readSifObject } from "./reader.js";
+import { readSif, readSifObject } from "./reader.testing.js";
 import { createSif, sifPartitionOffset } from "./writer.js";
 
 let dir = "";

@@ -1,6 +1,6 @@
 /**
  * A small SIF reader: the global header and the used descriptors, plus reading one object.
- * Used by `inspect` and by tests to check what the writer produced.
+ * Test helper: checks what the writer produced (the runtime check of a SIF is validate.ts).
  *
  * @example
  * ```ts
