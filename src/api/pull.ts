@@ -33,11 +33,11 @@ import { dirname, join, resolve } from "node:path";
 import { BlobStore } from "../cache/blob-store.js";
 import type { ContainerRow } from "../catalog/catalog.js";
 import { placeFile, sha256File, storagePath } from "../catalog/storage.js";
-import { checkSquashfsOptions } from "../build/squashfs/builder.js";
-import { compressionKey, parseCompression, type CompressionSpec } from "../build/squashfs/compression.js";
+import { checkSquashfsOptions } from "../image/squashfs/builder.js";
+import { compressionKey, parseCompression, type CompressionSpec } from "../image/squashfs/compression.js";
 import { acquireLock, type HeldLock } from "../cache/lock.js";
-import { singularityOverlay } from "../build/singularity/overlay.js";
-import type { RootAttributes } from "../build/flatten/types.js";
+import { singularityOverlay } from "../image/singularity/overlay.js";
+import type { RootAttributes } from "../image/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
 import type { ResolvedImage } from "../registry/client.js";
@@ -50,9 +50,9 @@ import { catalogNames, manifestMetrics } from "./record.js";
 import { assembleSif, imageCreated } from "../pull/assemble.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "../pull/download.js";
 import type { PullEventListener, PullStage } from "../pull/events.js";
-import { flattenInto } from "../pull/flatten-stream.js";
+import { flattenInto } from "../image/flatten-stream.js";
 import { findReusable, pullKey } from "../pull/reuse.js";
-import { extractTar } from "../pull/sandbox.js";
+import { extractTar } from "../image/sandbox.js";
 import { checkOutputFile, checkPathLength, checkWritableDir, placeCopy } from "../pull/output-paths.js";
 import { buildDirectory, buildTempPath, removeStaleBuilds, removeTree } from "../pull/temp-files.js";
 
@@ -70,7 +70,7 @@ export interface PullOptions {
   noCache?: boolean;
   /**
    * `gzip` (default), `zstd`, `lz4`, optionally with a level: `gzip:9`, `zstd:19`, `lz4:hc`
-   * (see build/squashfs/compression.ts); the defaults are gzip 6 and zstd 3.
+   * (see image/squashfs/compression.ts); the defaults are gzip 6 and zstd 3.
    */
   compression?: string | CompressionSpec;
   /** Parallel downloads; default SREGISTRY_PYTHON_THREADS. */

@@ -13,7 +13,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tinySif } from "../build/sif/tiny-sif.testing.js";
+import { tinySif } from "../image/sif/tiny-sif.testing.js";
 import { add, type AddResult } from "./add.js";
 import { Context } from "./context.js";
 

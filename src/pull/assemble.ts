@@ -8,17 +8,17 @@
  * await assembleSif({ layers, config, reference: "nvcr.io/nvidia/tensorflow:17.11", out: tmpPath, ... });
  * ```
  */
-import { buildSquashfs } from "../build/squashfs/builder.js";
-import type { Compression } from "../build/squashfs/args.js";
-import type { CompressionSpec } from "../build/squashfs/compression.js";
-import { createSif, sifPartitionOffset } from "../build/sif/writer.js";
-import { singularityMetadata } from "../build/singularity/metadata.js";
-import { singularityOverlay } from "../build/singularity/overlay.js";
-import type { InflateLimit } from "../build/flatten/layer-check.js";
+import { buildSquashfs } from "../image/squashfs/builder.js";
+import type { Compression } from "../image/squashfs/args.js";
+import type { CompressionSpec } from "../image/squashfs/compression.js";
+import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
+import { singularityMetadata } from "../image/singularity/metadata.js";
+import { singularityOverlay } from "../image/singularity/overlay.js";
+import type { InflateLimit } from "../image/flatten/layer-check.js";
 import type { ImageConfig, Platform } from "../registry/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
-import { flattenInto, type StoredLayer } from "./flatten-stream.js";
+import { flattenInto, type StoredLayer } from "../image/flatten-stream.js";
 
 export interface AssembleInput {
   layers: StoredLayer[];

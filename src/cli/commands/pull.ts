@@ -14,7 +14,7 @@
 import { Option, type Command } from "commander";
 import { pull, type PullResult } from "../../api/pull.js";
 import { registryClient } from "../../api/backend.js";
-import { parseCompression } from "../../build/squashfs/compression.js";
+import { parseCompression } from "../../image/squashfs/compression.js";
 import { SregistryError } from "../../util/errors.js";
 import { PullProgress } from "../progress.js";
 import type { CliRuntime } from "../runtime.js";

@@ -36,8 +36,8 @@ import {
   type FileHandle,
 } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { TarReader } from "../build/flatten/tar-reader.js";
-import { displayName, type TarEntry } from "../build/flatten/tar-header.js";
+import { TarReader } from "./flatten/tar-reader.js";
+import { displayName, type TarEntry } from "./flatten/tar-header.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 

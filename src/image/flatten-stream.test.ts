@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { buildSquashfs } from "../build/squashfs/builder.js";
-import { squashLayers } from "../build/squashfs/squash-layers.testing.js";
-import { tarLayer } from "../build/flatten/flatten.testing.js";
+import { buildSquashfs } from "./squashfs/builder.js";
+import { squashLayers } from "./squashfs/squash-layers.testing.js";
+import { tarLayer } from "./flatten/flatten.testing.js";
 import { silentLogger } from "../util/log.js";
 import { flattenInto } from "./flatten-stream.js";
 
@@ -40,7 +40,7 @@ describe("flattenInto", () => {
   it("(squashLayers too) stops the tool when the second pass fails", { timeout: 10_000 }, async () => {
     const blob = join(dir, "layer2.tar");
     await writeFile(blob, await tarLayer([{ name: "f", body: "x".repeat(1000) }]));
-    const { openLayerStream } = await import("../build/flatten/decompress.js");
+    const { openLayerStream } = await import("./flatten/decompress.js");
     let opened = 0;
     const layer = {
       digest: "sha256:" + "c".repeat(64),

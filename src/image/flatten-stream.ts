@@ -25,11 +25,11 @@
  */
 import { stat } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
-import { openLayerStream } from "../build/flatten/decompress.js";
-import { flattenLayers } from "../build/flatten/flatten.js";
-import { OutputError } from "../build/flatten/sink.js";
-import { describeLayer, type InflateLimit, type LayerPosition } from "../build/flatten/layer-check.js";
-import type { LayerSource, OverlayEntry, RootAttributes } from "../build/flatten/types.js";
+import { openLayerStream } from "./flatten/decompress.js";
+import { flattenLayers } from "./flatten/flatten.js";
+import { OutputError } from "./flatten/sink.js";
+import { describeLayer, type InflateLimit, type LayerPosition } from "./flatten/layer-check.js";
+import type { LayerSource, OverlayEntry, RootAttributes } from "./flatten/types.js";
 import { SregistryError } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { tarLayer, ZERO_MODE } from "../build/flatten/flatten.testing.js";
+import { tarLayer, ZERO_MODE } from "./flatten/flatten.testing.js";
 import { silentLogger } from "../util/log.js";
 import { extractTar } from "./sandbox.js";
 

@@ -1,6 +1,6 @@
 /**
  * Test helper: in-memory layers → squashfs in one go (the pull itself goes through
- * pull/flatten-stream.ts `flattenInto`, which reads the layers from the blob cache).
+ * image/flatten-stream.ts `flattenInto`, which reads the layers from the blob cache).
  * The flattener's tar is piped straight into the squashfs tool: the flattener's tar is piped straight into the squashfs tool.
  *
  * The tool is started only once the first pass has succeeded (so a bad layer never spawns it) and

@@ -5,7 +5,7 @@
  *
  * @example
  * ```sh
- * PATH=/tmp/fake:$PATH node --import tsx src/build/squashfs/orphan-child.fixture.testing.ts /tmp/x/out.sqfs
+ * PATH=/tmp/fake:$PATH node --import tsx src/image/squashfs/orphan-child.fixture.testing.ts /tmp/x/out.sqfs
  * ```
  */
 import { Readable } from "node:stream";
