@@ -31,7 +31,7 @@ import { resolveClientName } from "../config/backend.js";
 import { isRegistryClient } from "../config/clients.js";
 import { stripScheme } from "../reference/grammar.js";
 import { SregistryError } from "../util/errors.js";
-import { connectRemote } from "./backend.js";
+import { connectRemote } from "../pull/remote.js";
 import type { Context } from "./context.js";
 
 export interface SearchOptions {

@@ -16,7 +16,7 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer, get } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Digest, digestOf } from "../reference/digest.js";
+import { type Digest, digestOf } from "../oci/digest.js";
 import type { BlobOpener } from "./download.js";
 
 export interface Behaviour {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { text } from "node:stream/consumers";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { BlobStore } from "./blob-store.js";
 import type { BlobOpener } from "./download.js";

@@ -26,7 +26,7 @@ import { createReadStream, openSync } from "node:fs";
 import { mkdir, mkdtemp, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { parseDigest } from "../reference/digest.js";
+import { parseDigest } from "../oci/digest.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { type BlobDescriptor, type BlobOpener, type DownloadOptions, downloadTo } from "./download.js";
 import { pruneTemp } from "./gc.js";

@@ -22,7 +22,7 @@ import { createHash, type Hash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import { parseDigest } from "../reference/digest.js";
+import { parseDigest } from "../oci/digest.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { FILE_MODE } from "./layout.js";

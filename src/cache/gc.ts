@@ -15,7 +15,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Digest } from "../reference/digest.js";
+import type { Digest } from "../oci/digest.js";
 import { isErrnoCode } from "../util/errors.js";
 import { CacheLayout, digestFromPath, parseLockName, parseTempName } from "./layout.js";
 import { type LockTiming, breakLock, isLockStale, readLock, unlinkQuietly } from "./lock.js";

@@ -20,7 +20,7 @@
  * ```
  */
 import { join, resolve } from "node:path";
-import { type Digest, parseDigest } from "../reference/digest.js";
+import { type Digest, parseDigest } from "../oci/digest.js";
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;

@@ -32,7 +32,7 @@ import { endianness, tmpdir, userInfo, homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { SregistryError } from "../util/errors.js";
 import { parseMessageLevel } from "../util/log.js";
-import type { Platform } from "../registry/types.js";
+import type { Platform } from "../oci/types.js";
 import { parseBoolean, parsePresenceFlag } from "./booleans.js";
 import { normaliseClientName } from "./clients.js";
 import { inflateLimitSetting } from "./inflate.js";

@@ -12,7 +12,7 @@
  * set (Node has no setxattr). Directory modes and times are applied last, deepest first, so a
  * 0500 directory can still be filled.
  *
- * The caller extracts into a fresh temporary directory and renames it into place (see api/pull.ts);
+ * The caller extracts into a fresh temporary directory and renames it into place (see pull/pipeline.ts);
  * no catalog row is made for a sandbox.
  *
  * @example

@@ -15,7 +15,7 @@ import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
 import { singularityMetadata } from "../image/singularity/metadata.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
 import type { InflateLimit } from "../image/flatten/layer-check.js";
-import type { ImageConfig, Platform } from "../registry/types.js";
+import type { ImageConfig, Platform } from "../oci/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
 import { flattenInto, type StoredLayer } from "../image/flatten-stream.js";

@@ -18,9 +18,9 @@
  * ```
  */
 import type { BlobOpener, BlobStore } from "../cache/blob-store.js";
-import type { Remote } from "../api/backend.js";
+import type { Remote } from "./remote.js";
 import type { Transport } from "../registry/http.js";
-import type { Descriptor } from "../registry/types.js";
+import type { Descriptor } from "../oci/types.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import {

@@ -1,5 +1,5 @@
 /** Layer media-type facts the pull needs: which are non-distributable ("foreign"). */
-import { MediaType } from "../registry/types.js";
+import { MediaType } from "../oci/types.js";
 
 const FOREIGN = new Set<string>([
   MediaType.DockerLayerForeign,

@@ -26,7 +26,7 @@
  * ```
  */
 import { SregistryError } from "../util/errors.js";
-import { parseDigest, type Digest } from "./digest.js";
+import { parseDigest, type Digest } from "../oci/digest.js";
 import {
   isDockerHub,
   isPathComponent,

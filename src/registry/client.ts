@@ -16,8 +16,8 @@
  * ```
  */
 import type { Readable } from "node:stream";
-import type { Digest } from "../reference/digest.js";
-import { isDigest } from "../reference/digest.js";
+import type { Digest } from "../oci/digest.js";
+import { isDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { withAuth } from "./auth.js";
@@ -43,7 +43,7 @@ import {
   type ImageManifest,
   type Platform,
   type Schema1Manifest,
-} from "./types.js";
+} from "../oci/types.js";
 import { blobUrl, manifestUrl } from "./urls.js";
 
 export interface RegistryClientOptions {

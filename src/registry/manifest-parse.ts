@@ -13,9 +13,9 @@
  * const { kind, mediaType, json } = parseManifest(bytes, header(res, "content-type"), "nvcr.io/nvidia/cuda:12.0");
  * ```
  */
-import { isDigest } from "../reference/digest.js";
+import { isDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
-import { MediaType, type ImageIndex, type ImageManifest, type Schema1Manifest } from "./types.js";
+import { MediaType, type ImageIndex, type ImageManifest, type Schema1Manifest } from "../oci/types.js";
 
 export type ManifestKind = "index" | "manifest" | "schema1";
 

@@ -13,14 +13,14 @@
  * m.digest; m.mediaType; m.json;
  * ```
  */
-import { digestOf, isDigest, parseDigest, type Digest, type DigestAlgorithm } from "../reference/digest.js";
+import { digestOf, isDigest, parseDigest, type Digest, type DigestAlgorithm } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { readBody, readErrorText } from "./body.js";
 import { errorCodes, formatReference, responseError, statusError } from "./errors.js";
 import { header, type HttpResponse, type Transport } from "./http.js";
 import { MANIFEST_MEDIA_TYPES, parseManifest, type ManifestKind } from "./manifest-parse.js";
 import { schema1Payload } from "./schema1.js";
-import type { ImageIndex, ImageManifest, Schema1Manifest } from "./types.js";
+import type { ImageIndex, ImageManifest, Schema1Manifest } from "../oci/types.js";
 import { manifestUrl, tagsUrl } from "./urls.js";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

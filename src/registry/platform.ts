@@ -14,7 +14,7 @@
  * ```
  */
 import { SregistryError } from "../util/errors.js";
-import { MediaType, type Descriptor, type ImageIndex, type Platform } from "./types.js";
+import { MediaType, type Descriptor, type ImageIndex, type Platform } from "../oci/types.js";
 
 interface Normal {
   os: string;

@@ -13,7 +13,7 @@
  */
 import { Option, type Command } from "commander";
 import { pull, type PullResult } from "../../api/pull.js";
-import { registryClient } from "../../api/backend.js";
+import { registryClient } from "../../pull/remote.js";
 import { parseCompression } from "../../image/squashfs/compression.js";
 import { SregistryError } from "../../util/errors.js";
 import { PullProgress } from "../progress.js";

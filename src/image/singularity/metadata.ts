@@ -12,7 +12,7 @@
  *   ociConfig: meta.ociConfig, partition: { path: squashfs, arch: meta.architecture } });
  * ```
  */
-import type { ImageConfig } from "../../registry/types.js";
+import type { ImageConfig } from "../../oci/types.js";
 import { fixedSingularityFiles, ENV_90_ENVIRONMENT, type ScriptFile } from "./actions.js";
 import { definitionFile } from "./definition.js";
 import { dockerEnvScript } from "./env-script.js";

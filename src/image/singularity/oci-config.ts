@@ -8,7 +8,7 @@
  * ociConfigJson({ architecture: "amd64", config: { Env: ["PATH=/bin"] } }); // '{"Env":["PATH=/bin"]}'
  * ```
  */
-import type { ImageConfig } from "../../registry/types.js";
+import type { ImageConfig } from "../../oci/types.js";
 
 export function ociConfigJson(config: ImageConfig): string {
   return JSON.stringify(config.config ?? {});

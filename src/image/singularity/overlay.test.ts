@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ImageConfig } from "../../registry/types.js";
+import type { ImageConfig } from "../../oci/types.js";
 import { singularityMetadata } from "./metadata.js";
 import { singularityOverlay } from "./overlay.js";
 

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerConfig } from "../../registry/types.js";
+import type { ContainerConfig } from "../../oci/types.js";
 import { runscript } from "./runscript.js";
 
 let dir = "";

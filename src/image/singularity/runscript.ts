@@ -28,7 +28,7 @@
  * // sh runscript x y   → /entry.sh x y
  * ```
  */
-import type { ContainerConfig } from "../../registry/types.js";
+import type { ContainerConfig } from "../../oci/types.js";
 import { argsQuoted, escapeSingleQuoted, singleQuote } from "./shell-quote.js";
 
 export interface RunscriptOptions {

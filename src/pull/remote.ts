@@ -16,13 +16,23 @@ import {
   persistBackendSecrets,
   resolveRegistryClient,
 } from "../config/backend.js";
-import type { BackendSettings } from "../config/types.js";
+import type { SecretsFile } from "../config/secrets.js";
+import type { BackendSettings, Settings } from "../config/types.js";
 import { parseImageReference, type ImageReference } from "../reference/image-reference.js";
 import { RegistryClient } from "../registry/client.js";
 import { chainKeychains, staticKeychain, type Credentials, type Keychain } from "../registry/credentials.js";
 import { defaultDockerConfigPath, dockerConfigKeychain } from "../registry/docker-config.js";
 import { SregistryError } from "../util/errors.js";
-import type { Context } from "./context.js";
+import type { Logger } from "../util/log.js";
+
+/** What connecting needs from the command context (api/context.ts `Context` is one). */
+export interface RemoteContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  secrets(): SecretsFile;
+  invalidateSecrets(): void;
+}
 
 export interface Remote {
   /** Backend name as stored in the catalog's `client` column (`docker`, `nvidia`). */
@@ -44,7 +54,7 @@ export interface ConnectOptions {
  * An API key given in the environment is saved to the secrets file only once the registry (or
  * its token realm) accepted it, so a mistyped key is never kept.
  */
-export function connectRemote(ctx: Context, image: string, options: ConnectOptions = {}): Remote {
+export function connectRemote(ctx: RemoteContext, image: string, options: ConnectOptions = {}): Remote {
   const picked = registryClient(ctx, image);
   if (!picked.image) throw new SregistryError("you must provide an image uri, e.g. nvidia/tensorflow:17.11");
   const configured = backendSettings(picked.client, ctx.settings, ctx.env, ctx.secrets());
@@ -91,7 +101,7 @@ function noHttpsVariable(backend: BackendSettings): string {
 }
 
 /** Saves an accepted key given in the environment; a secrets file that cannot be written only warns. */
-function saveAcceptedKey(ctx: Context, backend: BackendSettings): void {
+function saveAcceptedKey(ctx: RemoteContext, backend: BackendSettings): void {
   try {
     if (persistBackendSecrets(backend, ctx.settings, ctx.env)) ctx.invalidateSecrets();
   } catch (err) {
@@ -116,11 +126,9 @@ function keychainFor(
  * The client and image a registry command uses for `image`: its scheme, else the configured
  * client, else docker (see config/backend.ts `resolveRegistryClient`).
  */
-export function registryClient(ctx: Context, image: string): { client: string; image: string | undefined } {
+export function registryClient(
+  ctx: RemoteContext,
+  image: string,
+): { client: string; image: string | undefined } {
   return resolveRegistryClient(image, ctx.settings, clientConfigured(ctx.env, ctx.secrets()));
-}
-
-/** The manifest URL the original stores in the `url` column (its "selfLink"). */
-export function manifestUrl(remote: Remote, tagOrDigest: string): string {
-  return `${remote.baseUrl}/${remote.reference.repository}/manifests/${tagOrDigest}`;
 }

@@ -4,7 +4,7 @@
  * Field names follow the OCI image spec (which Docker's schema 2 shares). Schema 1 documents are
  * kept raw and converted by `registry/schema1.ts`.
  */
-import type { Digest } from "../reference/digest.js";
+import type { Digest } from "./digest.js";
 
 export const MediaType = {
   OciIndex: "application/vnd.oci.image.index.v1+json",
