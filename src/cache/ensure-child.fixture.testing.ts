@@ -7,6 +7,7 @@
  * node --import tsx src/cache/ensure-child.fixture.testing.ts <root> <url> <digest> <size>
  * ```
  */
+import type { Digest } from "../oci/digest.js";
 import { BlobStore } from "./blob-store.js";
 import { httpOpener } from "./blob-server.testing.js";
 
@@ -16,7 +17,10 @@ if (!root || !url || !digest || !size) {
   process.exit(2);
 }
 try {
-  const result = await new BlobStore(root).ensure({ digest, size: Number(size) }, httpOpener(url));
+  const result = await new BlobStore(root).ensure(
+    { digest: digest as Digest, size: Number(size) },
+    httpOpener(url),
+  );
   console.log(JSON.stringify(result));
 } catch (err) {
   const e = err as { message?: string; code?: string };

@@ -22,6 +22,7 @@ export const MediaType = {
   DockerManifestV1Signed: "application/vnd.docker.distribution.manifest.v1+prettyjws",
   DockerConfig: "application/vnd.docker.container.image.v1+json",
   DockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  DockerLayer: "application/vnd.docker.image.rootfs.diff.tar",
   DockerLayerForeign: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 } as const;
 
@@ -67,6 +68,8 @@ export interface Schema1Manifest {
   architecture?: string;
   fsLayers: { blobSum: Digest }[];
   history: { v1Compatibility: string }[];
+  /** JWS signatures of a signed manifest (`+prettyjws`). */
+  signatures?: unknown[];
 }
 
 /** The `config` member of an image config (what Docker calls ContainerConfig). */

@@ -29,7 +29,7 @@ import {
   withUrlFailure,
   type ForeignBlobOptions,
 } from "./foreign-urls.js";
-import { isForeignLayer } from "./media.js";
+import { isForeignLayer } from "../oci/media-types.js";
 import type { PullEventListener } from "./events.js";
 
 export interface DownloadInput {

@@ -45,6 +45,7 @@ import { singularityOverlay } from "../image/singularity/overlay.js";
 import type { RootAttributes } from "../image/flatten/types.js";
 import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
+import { formatPlatform } from "../oci/platform.js";
 import type { ResolvedImage } from "../registry/client.js";
 import { freeBytes, isNoSpace, noSpaceError, preflight } from "../util/disk.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
@@ -55,7 +56,7 @@ import { catalogNames, manifestMetrics, manifestUrl } from "../catalog/image-met
 import { assembleSif, imageCreated } from "./assemble.js";
 import { checkForeignLayers, downloadLayers, uniqueLayers } from "./download.js";
 import type { PullEventListener, PullStage } from "./events.js";
-import { flattenInto } from "../image/flatten-stream.js";
+import { flattenInto, type StoredLayer } from "../image/flatten-stream.js";
 import { findReusable, pullKey } from "./reuse.js";
 import { extractTar } from "../image/sandbox.js";
 import { checkOutputFile, checkPathLength, checkWritableDir, placeCopy } from "./output-paths.js";
@@ -251,7 +252,7 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
     type: "resolved",
     reference: formatReference(job.remote.reference),
     digest: resolved.manifest.digest,
-    platform: platformText(resolved),
+    platform: formatPlatform(resolved.platform),
     layers: layers.map((layer, i) => ({ digest: layer.digest, size: layer.size, cached: cached[i]! })),
   });
   const outDir = outputDir(job);
@@ -322,7 +323,7 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
 async function buildSandbox(
   job: Job,
   resolved: ResolvedImage,
-  layers: { digest: string; mediaType: string; path: string }[],
+  layers: StoredLayer[],
   outDir: string,
 ): Promise<PullResult> {
   const target = resolve(job.options.sandbox!);
@@ -563,11 +564,6 @@ function squashfsOptions(spec: CompressionSpec) {
 
 function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
-}
-
-function platformText(image: ResolvedImage): string {
-  const p = image.platform;
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
 function stageTimer() {

@@ -27,23 +27,21 @@ import { formatReference, responseError } from "./errors.js";
 import { createHttpTransport, header, type ClosableTransport, type Transport } from "./http.js";
 import { withLogging } from "./logging.js";
 import { withPlainHttpDetection } from "./network-errors.js";
-import { fetchManifest, type FetchedManifest } from "./manifest.js";
-import { formatPlatform, platformRank, selectPlatform } from "./platform.js";
+import {
+  fetchManifest,
+  type FetchedImageManifest,
+  type FetchedIndex,
+  type FetchedManifest,
+} from "./manifest.js";
+import { formatPlatform } from "../oci/platform.js";
+import { platformRank, selectPlatform } from "./platform.js";
 import { withRedirects } from "./redirect.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 import { apiHost, registryBaseUrl } from "./scheme.js";
 import { schema1ToImage } from "./schema1.js";
 import { listTags } from "./tags.js";
 import { TokenCache } from "./token.js";
-import {
-  MediaType,
-  type Descriptor,
-  type ImageConfig,
-  type ImageIndex,
-  type ImageManifest,
-  type Platform,
-  type Schema1Manifest,
-} from "../oci/types.js";
+import { MediaType, type Descriptor, type ImageConfig, type Platform } from "../oci/types.js";
 import { blobUrl, manifestUrl } from "./urls.js";
 
 export interface RegistryClientOptions {
@@ -75,8 +73,8 @@ export interface ResolvedImage {
   /** `registry/repo:tag` or `registry/repo@digest` as requested. */
   reference: string;
   /** The index / manifest list the image was chosen from, if the reference named one. */
-  index?: FetchedManifest;
-  manifest: FetchedManifest;
+  index?: FetchedIndex;
+  manifest: FetchedImageManifest;
   /** The image's platform (from its config, else the index entry, else what was asked). */
   platform: Platform;
   config: ImageConfig;
@@ -161,7 +159,7 @@ export class RegistryClient {
     const top = await this.fetchManifest(repo, reference, options);
     if (top.kind !== "index")
       return this.resolveManifest(repo, shown, top, platform, undefined, options.signal);
-    const entry = selectPlatform(top.json as ImageIndex, platform, shown);
+    const entry = selectPlatform(top.json, platform, shown);
     const manifest = await this.fetchManifest(repo, entry.digest, options);
     if (manifest.bytes.length !== entry.size) {
       throw new SregistryError(
@@ -223,14 +221,14 @@ export class RegistryClient {
   private async resolveManifest(
     repo: string,
     shown: string,
-    manifest: FetchedManifest,
+    manifest: FetchedImageManifest,
     fallbackPlatform: Platform,
-    index: FetchedManifest | undefined,
+    index: FetchedIndex | undefined,
     signal: AbortSignal | undefined,
   ): Promise<ResolvedImage> {
     const base = { reference: shown, index, manifest };
     if (manifest.kind === "schema1") {
-      const { config, layers } = schema1ToImage(manifest.json as Schema1Manifest);
+      const { config, layers } = schema1ToImage(manifest.json);
       const platform = platformOf(config, fallbackPlatform);
       this.warnPlatform(shown, platform, fallbackPlatform, index);
       return {
@@ -242,7 +240,7 @@ export class RegistryClient {
         schema: "docker-v1",
       };
     }
-    const json = manifest.json as ImageManifest;
+    const json = manifest.json;
     const { bytes, digest } = await readConfigBlob({ ...this.request(repo), signal }, json.config);
     const config = parseConfig(bytes, shown, json.layers.length);
     const platform = platformOf(config, fallbackPlatform);
@@ -260,12 +258,7 @@ export class RegistryClient {
   }
 
   /** A single-platform image for another platform is used (it may be meant for another host), with a warning. */
-  private warnPlatform(
-    shown: string,
-    got: Platform,
-    want: Platform,
-    index: FetchedManifest | undefined,
-  ): void {
+  private warnPlatform(shown: string, got: Platform, want: Platform, index: FetchedIndex | undefined): void {
     if (index || platformRank(got, want) !== undefined) return;
     this.logger.warning(
       `${shown} is built for ${formatPlatform(got)}, not ${formatPlatform(want)}; using it anyway`,

@@ -22,6 +22,7 @@ import { closeSync, createReadStream, openSync, readSync } from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { SregistryError } from "../../util/errors.js";
+import { isDistributableLayer, isForeignLayer } from "../../oci/media-types.js";
 
 export interface OpenLayerOptions {
   /** Accept non-distributable ("foreign") layers; they are refused by default. */
@@ -32,26 +33,10 @@ export type Compression = "gzip" | "zstd" | "none";
 
 const CHUNK = 256 * 1024;
 
-const KNOWN_TYPES = new Set([
-  "application/vnd.oci.image.layer.v1.tar",
-  "application/vnd.oci.image.layer.v1.tar+gzip",
-  "application/vnd.oci.image.layer.v1.tar+zstd",
-  "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  "application/vnd.docker.image.rootfs.diff.tar",
-  "",
-]);
-
-const FOREIGN_TYPES = new Set([
-  "application/vnd.oci.image.layer.nondistributable.v1.tar",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-]);
-
 /** Throws unless a layer of this media type may be flattened. */
 export function checkLayerMediaType(mediaType: string, allowForeign = false): void {
-  if (KNOWN_TYPES.has(mediaType)) return;
-  if (FOREIGN_TYPES.has(mediaType)) {
+  if (isDistributableLayer(mediaType)) return;
+  if (isForeignLayer(mediaType)) {
     if (allowForeign) return;
     throw new SregistryError(
       `layer media type ${mediaType} is non-distributable (foreign); refusing it unless foreign layers are allowed`,
