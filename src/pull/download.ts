@@ -67,8 +67,8 @@ export function checkForeignLayers(layers: Descriptor[], allowForeign: boolean):
   }
 }
 
+/** Fetches the layers into the store; the caller has refused foreign layers (`checkForeignLayers`). */
 export async function downloadLayers(input: DownloadInput): Promise<void> {
-  checkForeignLayers(input.layers, input.allowForeign ?? false);
   const cancel = new AbortController();
   const signal = input.signal ? AbortSignal.any([input.signal, cancel.signal]) : cancel.signal;
   const queue = uniqueLayers(input.layers);

@@ -47,6 +47,7 @@ import { formatCatalogUri } from "../reference/catalog-uri.js";
 import { formatReference } from "../reference/image-reference.js";
 import { formatPlatform } from "../oci/platform.js";
 import type { ResolvedImage } from "../registry/client.js";
+import type { FetchedManifest } from "../registry/manifest.js";
 import { freeBytes, isNoSpace, noSpaceError, preflight } from "../util/disk.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { VERSION } from "../version.js";
@@ -150,8 +151,13 @@ export async function pullWith(
   await checkTargets(ctx, remote, options, useCatalog);
 
   emit({ type: "stage", stage: "resolve" });
-  const topDigest =
-    ref.digest ?? (await remote.registry.fetchManifest(ref.repository, ref.tag, withSignal(signal))).digest;
+  // The top document (index or manifest) is fetched once: its digest keys the build, and the image
+  // is resolved from it. A digest reference needs no request before the catalog is asked.
+  const top =
+    ref.digest === undefined
+      ? await remote.registry.fetchManifest(ref.repository, ref.tag, withSignal(signal))
+      : undefined;
+  const topDigest = ref.digest ?? top!.digest;
   const job: Job = {
     ctx,
     remote,
@@ -163,14 +169,14 @@ export async function pullWith(
     key: keyFor(ctx, remote, compression, topDigest),
     outputBytes: 0,
   };
-  if (!useCatalog) return resolveAndBuild(job, topDigest);
+  if (!useCatalog) return resolveAndBuild(job, top);
   const early = options.force ? undefined : await reuseExisting(job);
   if (early) return early;
   const lock = await lockBuild(job);
   try {
     // The pull we waited for (or one that ended just before we looked) may have built it.
     const late = options.force ? undefined : await reuseExisting(job);
-    return late ?? (await resolveAndBuild(job, topDigest));
+    return late ?? (await resolveAndBuild(job, top));
   } finally {
     await lock?.release();
   }
@@ -217,20 +223,21 @@ async function lockBuild(job: Job): Promise<HeldLock | undefined> {
   });
 }
 
-async function resolveAndBuild(job: Job, topDigest: string): Promise<PullResult> {
-  const { ctx, remote, options, timer, compression } = job;
+/** `top` is the tag's document fetched at the start; undefined for a digest reference. */
+async function resolveAndBuild(job: Job, top: FetchedManifest | undefined): Promise<PullResult> {
+  const { ctx, remote, options, timer } = job;
   const ref = remote.reference;
   const signal = options.signal;
-  const resolved = await remote.registry.resolveImage(
+  const wanted = ref.digest ?? ref.tag;
+  const fetched = top ?? (await remote.registry.fetchManifest(ref.repository, wanted, withSignal(signal)));
+  const resolved = await remote.registry.imageFrom(
     ref.repository,
-    ref.digest ?? ref.tag,
+    wanted,
+    fetched,
     ctx.settings.platform,
     withSignal(signal),
   );
   checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
-  // The tag may have moved since its digest was read: key the build on what was really resolved.
-  const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-  if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, compression, resolvedTop);
   timer.end("resolve");
 
   const store = ctx.settings.disableCache

@@ -155,8 +155,23 @@ export class RegistryClient {
     platform: Platform,
     options: { signal?: AbortSignal } = {},
   ): Promise<ResolvedImage> {
-    const shown = `${this.registry}/${formatReference(repo, reference)}`;
     const top = await this.fetchManifest(repo, reference, options);
+    return this.imageFrom(repo, reference, top, platform, options);
+  }
+
+  /**
+   * The image of a manifest already fetched (`top`, as `fetchManifest(repo, reference)` returned
+   * it): through the index if it is one, so the top document is requested once per pull (like
+   * go-containerregistry's `remote.Get` then `Descriptor.Image()`).
+   */
+  async imageFrom(
+    repo: string,
+    reference: string,
+    top: FetchedManifest,
+    platform: Platform,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ResolvedImage> {
+    const shown = `${this.registry}/${formatReference(repo, reference)}`;
     if (top.kind !== "index")
       return this.resolveManifest(repo, shown, top, platform, undefined, options.signal);
     const entry = selectPlatform(top.json, platform, shown);
