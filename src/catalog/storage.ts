@@ -16,11 +16,12 @@
  * await removeEmptyDirs(dirname(oldPath), storage);
  * ```
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, rmdirSync } from "node:fs";
 import { copyFile, mkdir, open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
+import { siblingTempPath } from "../util/temp-name.js";
 
 export interface StorageName {
   collection: string;
@@ -96,7 +97,7 @@ export async function placeFile(src: string, dest: string, options: PlaceFileOpt
   const renameFile = options.rename ?? rename;
   const dir = dirname(dest);
   await mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(dest)}.tmp-${randomBytes(6).toString("hex")}`);
+  const temp = siblingTempPath(dest);
   let movedSource = false;
   try {
     if (options.copy) {
