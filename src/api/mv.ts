@@ -16,7 +16,6 @@
  * moved.to;   // "/scratch/images/latest@<v>.sif"
  * ```
  */
-
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { copyFile, open, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";

@@ -7,7 +7,8 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openCatalog } from "./database.js";
-import { inspectRecord, formatInspectJson } from "./inspect.js";
+import { formatInspectJson } from "../cli/inspect-format.js";
+import { inspectRecord } from "./inspect.js";
 import { makeTempDir } from "./catalog.testing.js";
 
 const PYTHON = ["/usr/bin/python3", "python3"].find(

@@ -17,7 +17,6 @@
  * await placeCopy(storedSif, "./my.sif");
  * ```
  */
-
 import { constants } from "node:fs";
 import { access, copyFile, link, lstat, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";

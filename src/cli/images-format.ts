@@ -17,8 +17,8 @@
  * process.stdout.write(formatImagesTable(catalog.listContainers(query), { color: process.stdout.isTTY }));
  * ```
  */
-import { containerUri, type ContainerRow } from "./catalog.js";
-import { formatLongDate } from "./timestamps.js";
+import { containerUri, type ContainerRow } from "../catalog/catalog.js";
+import { formatLongDate } from "../catalog/timestamps.js";
 
 export const HEADER_COLOR = "\x1b[91m";
 export const COLOR_OFF = "\x1b[0m";
