@@ -15,7 +15,7 @@
  * a registry; `remote: true` demands it (an error when the backend has no registry here).
  * A registry failure does not hide the other results: it is reported in that entry's `error`.
  *
- * The original had no search for docker/nvidia (a Python traceback, compat §5 item 3).
+ * The original had no search for docker/nvidia (it failed with a Python traceback).
  *
  * @example
  * ```ts

@@ -13,7 +13,7 @@
  * ```
  */
 
-/** Every scheme the original recognised in `scheme://image` (compat §1.4). */
+/** Every scheme the original sregistry-cli recognised in `scheme://image` (one per client module it shipped). */
 export const KNOWN_CLIENTS: readonly string[] = [
   "aws",
   "docker",

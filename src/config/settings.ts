@@ -1,7 +1,8 @@
 /**
  * Every global setting, resolved once per command from the environment and the secrets file.
  *
- * Variables and defaults follow the original (compat §2.1), with these documented deviations:
+ * Variables and defaults follow the original sregistry-cli (its `SREGISTRY_*` and `SINGULARITY_*`
+ * environment variables and their defaults), with these documented deviations:
  * - SINGULARITY_DISABLE_CACHE disables only the blob cache; the original also disabled the
  *   catalog and storage by mistake. SREGISTRY_DISABLE is the way to disable those.
  * - SREGISTRY_PYTHON_THREADS must be an integer from 1 to 64 (the original crashed on bad values).

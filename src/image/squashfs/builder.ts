@@ -1,5 +1,5 @@
 /**
- * Builds a squashfs filesystem from a tar stream with `sqfstar` or `tar2sqfs`, never touching a
+ * Builds a squashfs filesystem from a tar stream with `tar2sqfs`, `mksquashfs -tar` or `sqfstar`, never touching a
  * rootfs on disk, optionally at a byte offset inside an existing file (the SIF partition).
  *
  * Tool choice ("auto"): tar2sqfs, then `mksquashfs -tar` (≥ 4.6), then sqfstar. Measured here
@@ -16,9 +16,11 @@
  *
  * @example
  * ```ts
- * const tar = new PassThrough();
- * const flattening = flattenLayers(layers, overlay, tar);
- * const built = await buildSquashfs(tar, { path: "/tmp/img.sqfs" }, { root: (await flattening).root });
+ * // The tool must read while the flattener writes: start it from flattenInto's consumer (awaiting
+ * // the flattener first would wait forever on a tar nobody reads).
+ * const built = await flattenInto(input, (tar, root, stop) =>
+ *   buildSquashfs(tar, { path: "/tmp/img.sqfs" }, { root, signal: stop }),
+ * );
  * ```
  */
 import { spawn } from "node:child_process";
