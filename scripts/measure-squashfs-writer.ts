@@ -14,7 +14,7 @@ import { closeSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
-import type { TarEntry } from "../src/build/flatten/tar-header.js";
+import type { TarEntry } from "../src/image/flatten/tar-header.js";
 import { BlockCompressor } from "../src/image/squashfs/compressor.js";
 import { SquashfsWriter } from "../src/image/squashfs/writer.js";
 

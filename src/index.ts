@@ -12,7 +12,7 @@
  */
 export { Sregistry, type SregistryOptions } from "./api/sregistry.js";
 export { Context, type ContextOptions } from "./api/context.js";
-export { SregistryError } from "./util/errors.js";
+export { SregistryError, type ErrorCode } from "./util/errors.js";
 export { Logger, LEVELS, parseMessageLevel } from "./util/log.js";
 export type { Settings, BackendSettings } from "./config/types.js";
 export type { ContainerRow } from "./catalog/catalog.js";

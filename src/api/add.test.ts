@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tinySif } from "../build/sif/testing.js";
+import { tinySif } from "../image/sif/tiny-sif.testing.js";
 import { Context } from "./context.js";
 import { add } from "./add.js";
 

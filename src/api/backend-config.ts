@@ -1,5 +1,5 @@
 /**
- * `backend`: the secrets file's backend settings (compat §1.1 / §4.3) — list, status, activate,
+ * `backend`: the secrets file's backend settings, as the original's `sregistry backend` — list, status, activate,
  * deactivate, add and remove a setting, delete a backend.
  *
  * Every write goes through `updateSecrets` (temp file 0600, fsync, rename), so the file is never

@@ -4,9 +4,9 @@ import { utimes } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { BlobStore } from "../cache/blob-store.js";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { blobCacheDir, cacheClean, cacheList, parseDuration, parseSize } from "./cache.js";
-import { tempCatalog, type TempCatalog } from "./test-catalog.js";
+import { tempCatalog, type TempCatalog } from "./temp-catalog.testing.js";
 
 const DAY = 86_400_000;
 const blobs = {

@@ -16,12 +16,13 @@
  * ```
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { listBlobs, pruneTemp, removeUnheldBlob, heldBlobs } from "../cache/gc.js";
 import { parseMetrics } from "../catalog/catalog.js";
-import type { Settings } from "../config/types.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
+import { blobCacheDir } from "../cache/layout.js";
+
+export { blobCacheDir };
 
 export interface CacheEntry {
   digest: string;
@@ -61,11 +62,6 @@ export interface CacheCleanResult {
   /** Bytes left in the cache afterwards. */
   remainingBytes: number;
   dryRun: boolean;
-}
-
-/** Where pulls keep blobs: `<SINGULARITY_CACHEDIR>/sregistry/blobs`. */
-export function blobCacheDir(settings: Pick<Settings, "cacheDir">): string {
-  return join(settings.cacheDir, "sregistry", "blobs");
 }
 
 /** Every blob in the cache, least recently used first, with the catalog images that use it. */

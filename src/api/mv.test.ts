@@ -13,8 +13,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context } from "./context.js";
-import { tinySif } from "../build/sif/testing.js";
-import { tempCatalog, type TempCatalog } from "./test-catalog.js";
+import { tinySif } from "../image/sif/tiny-sif.testing.js";
+import { tempCatalog, type TempCatalog } from "./temp-catalog.testing.js";
 import { mv } from "./mv.js";
 
 let dir: string;

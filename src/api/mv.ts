@@ -16,7 +16,6 @@
  * moved.to;   // "/scratch/images/latest@<v>.sif"
  * ```
  */
-import { randomBytes } from "node:crypto";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { copyFile, open, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -25,6 +24,7 @@ import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
 import { findContainer } from "./lookup.js";
 import { finishFileSteps, renameIntoPlace, setAside, storageCleanup, withFileSteps } from "./storage-ops.js";
+import { siblingTempPath } from "../util/temp-name.js";
 
 export interface MoveResult {
   /** Where the file was. */
@@ -107,7 +107,7 @@ function statOrUndefined(path: string) {
 
 /** Copies `from` into a hidden temp file in `to`'s folder and flushes it; returns the temp path. */
 async function copyBeside(from: string, to: string): Promise<string> {
-  const temp = join(dirname(to), `.${basename(to)}.tmp-${randomBytes(6).toString("hex")}`);
+  const temp = siblingTempPath(to);
   try {
     await copyFile(from, temp);
     const handle = await open(temp, "r+");

@@ -32,10 +32,10 @@ import { RegistryClient } from "../registry/client.js";
 import { preflight } from "../util/disk.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
-import { credentialChain } from "./credential-chain.js";
+import { credentialChain } from "../pull/credential-chain.js";
 import { findContainer } from "./lookup.js";
 import type { PullOptions, PullResult } from "./pull.js";
-import { catalogNames } from "./record.js";
+import { catalogNames } from "../catalog/image-metrics.js";
 
 export interface PushOrasOptions {
   /** The SIF layer's title annotation; default `<name>_<tag>.sif` for a catalog image, else the file name. */
@@ -128,7 +128,7 @@ export async function pullOras(ctx: Context, uri: string, options: PullOptions =
       await placeFile(temp, target, { copy: false });
     } catch (err) {
       await removeTree(temp).catch(() => undefined);
-      if (useCatalog) await removeEmptyDirs(dirname(target), ctx.settings.storageDir).catch(() => undefined);
+      if (useCatalog) removeEmptyDirs(dirname(target), ctx.settings.storageDir);
       throw err;
     }
     if (!useCatalog) return { path: target, uri, version, reused: false, created: false, seconds: seconds() };

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "./context.js";
-import { tinySif } from "../build/sif/testing.js";
-import { tempCatalog, type TempCatalog } from "./test-catalog.js";
+import { tinySif } from "../image/sif/tiny-sif.testing.js";
+import { tempCatalog, type TempCatalog } from "./temp-catalog.testing.js";
 import { mv } from "./mv.js";
 import { rename } from "./rename.js";
 

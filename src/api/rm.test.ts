@@ -2,7 +2,7 @@ import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, unlinkSync } from "node:fs";
 import type { Context } from "./context.js";
-import { tempCatalog, type TempCatalog } from "./test-catalog.js";
+import { tempCatalog, type TempCatalog } from "./temp-catalog.testing.js";
 import { rm } from "./rm.js";
 
 let storage: string;

@@ -15,7 +15,7 @@
  * a registry; `remote: true` demands it (an error when the backend has no registry here).
  * A registry failure does not hide the other results: it is reported in that entry's `error`.
  *
- * The original had no search for docker/nvidia (a Python traceback, compat §5 item 3).
+ * The original had no search for docker/nvidia (it failed with a Python traceback).
  *
  * @example
  * ```ts
@@ -31,9 +31,9 @@ import { resolveClientName } from "../config/backend.js";
 import { isRegistryClient } from "../config/clients.js";
 import { stripScheme } from "../reference/grammar.js";
 import { SregistryError } from "../util/errors.js";
-import type { Platform } from "../registry/types.js";
+import type { Platform } from "../oci/types.js";
 import { mapLimit } from "../util/pool.js";
-import { connectRemote, type Remote } from "./backend.js";
+import { connectRemote, type Remote } from "../pull/remote.js";
 import type { Context } from "./context.js";
 
 export interface SearchOptions {

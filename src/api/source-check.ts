@@ -5,7 +5,7 @@
  * - A symbolic link is refused without `copy`: moving the link into storage would leave a
  *   catalogued "image" pointing outside storage (at `/etc/passwd`, say). With `copy` the file it
  *   points to is the source, checked like any other.
- * - The content must be a well-formed SIF (build/sif/validate.ts). A file with no SIF magic
+ * - The content must be a well-formed SIF (image/sif/validate.ts). A file with no SIF magic
  *   (Singularity 2 `.simg`/`.img`, or anything else) is accepted only with `force`; an empty file
  *   and a damaged SIF (magic present, header or a descriptor pointing outside the file) never are.
  *
@@ -19,7 +19,7 @@
  */
 import { lstat, realpath, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { checkSifFile } from "../build/sif/validate.js";
+import { checkSifFile } from "../image/sif/validate.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 
 /** The absolute path of the file to read (a link's target with `copy`), after every check. */

@@ -25,11 +25,11 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.js";
-import { placeFile } from "../catalog/storage.js";
+import { isInside, placeFile, removeEmptyDirs } from "../catalog/storage.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 
 /** Undo actions registered while changing files; run newest first on failure. */
@@ -102,7 +102,7 @@ export function renameIntoPlace(from: string, to: string, undo: UndoList): void 
     mkdirSync(dirname(from), { recursive: true });
     renameSync(to, from);
     // Folders made for `to` go too, so a failed change leaves no trace.
-    if (created !== undefined) removeEmptyDirsSync(dirname(to), dirname(created));
+    if (created !== undefined) removeEmptyDirs(dirname(to), dirname(created));
   });
 }
 
@@ -131,7 +131,7 @@ export function finishFileSteps(
   if (tombs.length === 0 && dirs.length === 0) return;
   catalog.transaction(() => {
     for (const tomb of tombs) unlinkQuietly(tomb);
-    for (const dir of dirs) removeEmptyDirsSync(dir.from, dir.upTo);
+    for (const dir of dirs) removeEmptyDirs(dir.from, dir.upTo);
   });
 }
 
@@ -140,30 +140,6 @@ function unlinkQuietly(path: string): void {
     unlinkSync(path);
   } catch (err) {
     if (!isErrnoCode(err, "ENOENT")) throw err;
-  }
-}
-
-/** True when `path` is strictly inside `root`. */
-export function isInside(path: string, root: string): boolean {
-  const rel = relative(resolve(root), resolve(path));
-  return rel !== "" && rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel);
-}
-
-/** Sync twin of catalog/storage.ts `removeEmptyDirs`, usable inside a transaction. */
-export function removeEmptyDirsSync(from: string, upTo: string): void {
-  const root = resolve(upTo);
-  let dir = resolve(from);
-  while (isInside(dir, root)) {
-    try {
-      rmdirSync(dir);
-    } catch (err) {
-      if (!isErrnoCode(err, "ENOENT")) {
-        if (["ENOTEMPTY", "EEXIST", "ENOTDIR", "EACCES", "EPERM", "EBUSY"].some((c) => isErrnoCode(err, c)))
-          return;
-        throw err;
-      }
-    }
-    dir = dirname(dir);
   }
 }
 

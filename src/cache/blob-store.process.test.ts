@@ -8,10 +8,10 @@ import { fileURLToPath } from "node:url";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { BlobStore } from "./blob-store.js";
 import { readLock } from "./lock.js";
-import { type BlobServer, startBlobServer } from "./testing/blob-server.js";
+import { type BlobServer, startBlobServer } from "./blob-server.testing.js";
 
 const PROJECT = fileURLToPath(new URL("../..", import.meta.url));
-const CHILD = fileURLToPath(new URL("./testing/ensure-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./ensure-child.fixture.testing.ts", import.meta.url));
 const BLOB = randomBytes(5 * 1024 * 1024);
 const NOBODY_UID = 65534;
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { BlobStore } from "./blob-store.js";
 import type { BlobOpener } from "./download.js";
 

@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { text } from "node:stream/consumers";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { BlobStore } from "./blob-store.js";
 import type { BlobOpener } from "./download.js";
 import { tryCreateLock } from "./lock.js";
-import { type BlobServer, startBlobServer } from "./testing/blob-server.js";
+import { type BlobServer, startBlobServer } from "./blob-server.testing.js";
 
 const BLOB = randomBytes(5 * 1024 * 1024);
 const noSleep = async () => undefined;

@@ -39,7 +39,7 @@ import { createReadStream, openSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { parseDigest } from "../reference/digest.js";
+import { parseDigest } from "../oci/digest.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { type BlobDescriptor, type BlobOpener, type DownloadOptions, downloadTo } from "./download.js";
 import { pruneTemp } from "./gc.js";
@@ -171,7 +171,7 @@ export class BlobStore {
         throw new SregistryError(
           `blob ${descriptor.digest} in the cache ${this.root} keeps failing verification; ` +
             "check who else writes to this cache",
-          { code: "CACHE_CORRUPT" },
+          { code: "INCONSISTENT" },
         );
       }
     }

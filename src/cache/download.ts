@@ -22,16 +22,14 @@ import { createHash, type Hash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import { parseDigest } from "../reference/digest.js";
+import { parseDigest } from "../oci/digest.js";
+import type { Descriptor } from "../oci/types.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { FILE_MODE } from "./layout.js";
 
-export interface BlobDescriptor {
-  digest: string;
-  /** Exact size in bytes, or -1 when unknown (schema 1 manifests). */
-  size: number;
-}
+/** The part of a descriptor the cache needs; `size` is -1 when unknown (schema 1 manifests). */
+export type BlobDescriptor = Pick<Descriptor, "digest" | "size">;
 
 /** What an opener returns: the body and the blob offset where it really starts (0 if Range was ignored). */
 export interface OpenedBody {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { BlobStore } from "./blob-store.js";
 import { cacheSize, heldBlobs, listBlobs, pruneTemp, removeBlob, removeUnheldBlob } from "./gc.js";
 import { tryCreateLock } from "./lock.js";

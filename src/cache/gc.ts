@@ -23,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import { link, readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isLeaseExpired, readLeaseSync } from "../util/lease-lock.js";
-import type { Digest } from "../reference/digest.js";
+import type { Digest } from "../oci/digest.js";
 import { isErrnoCode } from "../util/errors.js";
 import { CacheLayout, digestFromPath, parseHoldName, parseLockName, parseTempName } from "./layout.js";
 import { type LockTiming, breakLock, isLockStale, readLock, unlinkQuietly } from "./lock.js";

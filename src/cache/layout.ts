@@ -26,7 +26,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { isErrnoCode } from "../util/errors.js";
-import { type Digest, parseDigest } from "../reference/digest.js";
+import { type Digest, parseDigest } from "../oci/digest.js";
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
@@ -124,4 +124,9 @@ export function digestFromPath(algorithm: string, hex: string): Digest | undefin
   } catch {
     return undefined;
   }
+}
+
+/** Where pulls keep blobs: `<SINGULARITY_CACHEDIR>/sregistry/blobs`. */
+export function blobCacheDir(settings: { cacheDir: string }): string {
+  return join(settings.cacheDir, "sregistry", "blobs");
 }

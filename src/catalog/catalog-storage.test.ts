@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { catalogStorage, describeCatalogStorage } from "./catalog-storage.js";
 import { catalogStorageOf, openCatalog } from "./database.js";
-import { makeTempDir } from "./test-helpers.js";
+import { makeTempDir } from "./catalog.testing.js";
 
 const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.ts", import.meta.url));
 const NFS = 0x6969;

@@ -11,7 +11,7 @@ import {
   ORIGINAL_ROWS_SCRIPT,
   makeTempDir,
   sqliteCli,
-} from "./test-helpers.js";
+} from "./catalog.testing.js";
 
 let dir: string;
 let counter = 0;

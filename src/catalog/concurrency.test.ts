@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { openCatalog } from "./database.js";
-import { makeTempDir } from "./test-helpers.js";
+import { makeTempDir } from "./catalog.testing.js";
 
-const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.testing.ts", import.meta.url));
 
 let dir: string;
 before(async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ContainerRow } from "./catalog.js";
-import { formatInspectJson, inspectRecord } from "./inspect.js";
+import { formatInspectJson } from "../cli/inspect-format.js";
+import { inspectRecord } from "./inspect.js";
 
 const row: ContainerRow = {
   id: 3,

@@ -1,19 +1,19 @@
 /**
  * The `inspect` JSON of one catalog row, exactly as the original prints it: every container column
  * plus the collection name, `metrics` parsed from its JSON text, `created_at` as Python's
- * `str(datetime)`, serialised like `json.dumps(obj, indent=4, sort_keys=True)`.
+ * `str(datetime)`. The CLI prints it (cli/inspect-format.ts) like
+ * `json.dumps(obj, indent=4, sort_keys=True)`.
  *
  * Deviation: the original crashes on metrics that are not JSON; we keep the text as a string.
  *
  * @example
  * ```ts
  * const row = catalog.getContainer({ collection: "library", name: "busybox", tag: "latest" });
- * if (row) process.stdout.write(formatInspectJson(inspectRecord(row)) + "\n");
+ * const record = row ? inspectRecord(row) : undefined; // record.metrics is an object
  * ```
  */
 import type { ContainerRow } from "./catalog.js";
 import { parseMetrics } from "./catalog.js";
-import { pythonJsonDumps } from "./python-json.js";
 import { pythonDatetimeString } from "./timestamps.js";
 
 export interface InspectRecord {
@@ -48,9 +48,4 @@ export function inspectRecord(row: ContainerRow): InspectRecord {
     url: row.url,
     version: row.version,
   };
-}
-
-/** Python `json.dumps(obj, indent=4, sort_keys=True)`, byte for byte (no trailing newline). */
-export function formatInspectJson(value: unknown): string {
-  return pythonJsonDumps(value, { indent: 4, sortKeys: true });
 }

@@ -7,8 +7,9 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openCatalog } from "./database.js";
-import { inspectRecord, formatInspectJson } from "./inspect.js";
-import { makeTempDir } from "./test-helpers.js";
+import { formatInspectJson } from "../cli/inspect-format.js";
+import { inspectRecord } from "./inspect.js";
+import { makeTempDir } from "./catalog.testing.js";
 
 const PYTHON = ["/usr/bin/python3", "python3"].find(
   (bin) => spawnSync(bin, ["-c", "import sqlalchemy"], { stdio: "ignore" }).status === 0,

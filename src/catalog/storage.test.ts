@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SregistryError } from "../util/errors.js";
 import { placeFile, removeEmptyDirs, sha256File, storagePath } from "./storage.js";
-import { makeTempDir } from "./test-helpers.js";
+import { makeTempDir } from "./catalog.testing.js";
 
 let dir: string;
 before(async () => {
@@ -166,10 +166,10 @@ describe("removeEmptyDirs", () => {
     const root = join(dir, "rm-root");
     await mkdir(join(root, "a", "b", "c"), { recursive: true });
     await writeFile(join(root, "a", "keep.txt"), "x");
-    await removeEmptyDirs(join(root, "a", "b", "c"), root);
+    removeEmptyDirs(join(root, "a", "b", "c"), root);
     assert.deepEqual(await readdir(join(root, "a")), ["keep.txt"]);
     await rm(join(root, "a", "keep.txt"));
-    await removeEmptyDirs(join(root, "a"), root);
+    removeEmptyDirs(join(root, "a"), root);
     assert.deepEqual(await readdir(root), []);
   });
 
@@ -178,8 +178,8 @@ describe("removeEmptyDirs", () => {
     const outside = join(dir, "rm-outside");
     await mkdir(root, { recursive: true });
     await mkdir(outside, { recursive: true });
-    await removeEmptyDirs(outside, root);
-    await removeEmptyDirs(root, root);
+    removeEmptyDirs(outside, root);
+    removeEmptyDirs(root, root);
     assert.ok((await stat(outside)).isDirectory());
     assert.ok((await stat(root)).isDirectory());
   });

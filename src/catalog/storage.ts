@@ -16,11 +16,12 @@
  * await removeEmptyDirs(dirname(oldPath), storage);
  * ```
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { copyFile, mkdir, open, rename, rmdir, unlink } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { createHash } from "node:crypto";
+import { createReadStream, rmdirSync } from "node:fs";
+import { copyFile, mkdir, open, rename, unlink } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
+import { siblingTempPath } from "../util/temp-name.js";
 
 export interface StorageName {
   collection: string;
@@ -67,9 +68,10 @@ export function storagePath(storageDir: string, image: StorageName): string {
   return path;
 }
 
-function isInside(path: string, root: string): boolean {
-  const rel = relative(root, path);
-  return rel !== "" && !rel.startsWith(".." + sep) && rel !== ".." && !isAbsolute(rel);
+/** True when `path` is strictly inside `root` (both resolved first): `isInside("/s/a", "/s")` is true. */
+export function isInside(path: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel !== "" && rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel);
 }
 
 async function fsyncPath(path: string, flags = "r"): Promise<void> {
@@ -95,7 +97,7 @@ export async function placeFile(src: string, dest: string, options: PlaceFileOpt
   const renameFile = options.rename ?? rename;
   const dir = dirname(dest);
   await mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(dest)}.tmp-${randomBytes(6).toString("hex")}`);
+  const temp = siblingTempPath(dest);
   let movedSource = false;
   try {
     if (options.copy) {
@@ -131,20 +133,23 @@ async function moveOrCopy(
   }
 }
 
-/** Removes `from` and its parents while empty, stopping before `upTo` (never removed) or outside it. */
-export async function removeEmptyDirs(from: string, upTo: string): Promise<void> {
+/**
+ * Removes `from` and its parents while empty, stopping before `upTo` (never removed) or outside it.
+ * Synchronous so it can run inside a catalog transaction; a folder that is not empty or not ours to
+ * remove ends the walk.
+ */
+export function removeEmptyDirs(from: string, upTo: string): void {
   const root = resolve(upTo);
   let dir = resolve(from);
   while (isInside(dir, root)) {
     try {
-      await rmdir(dir);
+      rmdirSync(dir);
     } catch (err) {
-      if (isErrnoCode(err, "ENOENT")) {
-        dir = dirname(dir);
-        continue;
+      if (!isErrnoCode(err, "ENOENT")) {
+        if (["ENOTEMPTY", "EEXIST", "ENOTDIR", "EACCES", "EPERM", "EBUSY"].some((c) => isErrnoCode(err, c)))
+          return;
+        throw err;
       }
-      if (isErrnoCode(err, "ENOTEMPTY") || isErrnoCode(err, "EEXIST") || isErrnoCode(err, "ENOTDIR")) return;
-      throw err;
     }
     dir = dirname(dir);
   }

@@ -13,7 +13,7 @@
 import type { Command } from "commander";
 import { platformFromOptions, type PlatformOptions } from "../config/platform-option.js";
 import type { Settings } from "../config/types.js";
-import type { Platform } from "../registry/types.js";
+import type { Platform } from "../oci/types.js";
 
 /** Adds the two flags to `command` and returns it. */
 export function withPlatformFlags(command: Command): Command {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ContainerRow } from "../catalog/catalog.js";
-import { HEADER_COLOR, COLOR_OFF } from "../catalog/images-format.js";
+import { HEADER_COLOR, COLOR_OFF } from "./images-format.js";
 import { imagesTable, rowForJson } from "./rows.js";
 
 function row(overrides: Partial<ContainerRow> = {}): ContainerRow {

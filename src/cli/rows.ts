@@ -10,7 +10,7 @@
  * ```
  */
 import { parseMetrics, type ContainerRow } from "../catalog/catalog.js";
-import { formatImagesTable, type ImagesRow } from "../catalog/images-format.js";
+import { formatImagesTable, type ImagesRow } from "./images-format.js";
 import { sanitizeForTerminal, TerminalText } from "../util/terminal.js";
 
 /** The `images` table (see catalog/images-format.ts), each field one line without controls. */

@@ -9,7 +9,7 @@
  * Singularity Hub is read-only and archived, and a bare `ubuntu:22.04` is a Docker Hub name to
  * every container tool today. A `hub` the user chose (SREGISTRY_CLIENT=hub, `shub://`) still fails.
  *
- * Settings follow compat §2.2/§2.3: environment first, then `secrets[<client>][NAME]`. Deviations:
+ * Settings follow the original sregistry-cli: environment first, then `secrets[<client>][NAME]`. Deviations:
  * an unknown scheme is an error (the original warned and used the default client); `*_NOHTTPS`
  * accepts an explicit false (see booleans.ts); a base given as a URL (`http://host:5000`) is
  * accepted, `http://` meaning insecure; a missing SREGISTRY_DOCKERHUB_SECRETS file is an error.

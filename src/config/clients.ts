@@ -14,7 +14,7 @@
  * ```
  */
 
-/** Every scheme the original recognised in `scheme://image`, and `oras`. */
+/** Every scheme the original sregistry-cli recognised in `scheme://image` (one per client module it shipped), and `oras`. */
 export const KNOWN_CLIENTS: readonly string[] = [
   "aws",
   "docker",

@@ -1,7 +1,7 @@
 /**
  * The decompression-bomb bound settings: how far one layer may inflate, as the larger of a floor
  * and a ratio to its compressed size (the reasons and measured figures are in
- * build/flatten/layer-check.ts).
+ * image/flatten/layer-check.ts).
  *
  * - SREGISTRY_INFLATE_RATIO: a whole number from 1 to 1,000,000, default 100;
  * - SREGISTRY_INFLATE_FLOOR: a size in bytes, with an optional K, M, G or T suffix (powers of

@@ -1,7 +1,7 @@
 /**
  * The secrets/settings JSON file (`~/.sregistry`, or SREGISTRY_CLIENT_SECRETS), read and written safely.
  *
- * Format (compatible with the original, compat §2.4): a JSON object whose top-level
+ * Format (the original sregistry-cli's `~/.sregistry` secrets file, read and written by both): a JSON object whose top-level
  * `SREGISTRY_CLIENT` names the default backend and whose other keys are backend names holding that
  * backend's settings, e.g. `{"nvidia": {"SREGISTRY_NVIDIA_TOKEN": "…"}}`. Written with indent 4 and
  * no trailing newline like the original.

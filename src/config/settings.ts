@@ -1,7 +1,8 @@
 /**
  * Every global setting, resolved once per command from the environment and the secrets file.
  *
- * Variables and defaults follow the original (compat §2.1), with these documented deviations:
+ * Variables and defaults follow the original sregistry-cli (its `SREGISTRY_*` and `SINGULARITY_*`
+ * environment variables and their defaults), with these documented deviations:
  * - SINGULARITY_DISABLE_CACHE disables only the blob cache; the original also disabled the
  *   catalog and storage by mistake. SREGISTRY_DISABLE is the way to disable those.
  * - SREGISTRY_PYTHON_THREADS must be an integer from 1 to 64 (the original crashed on bad values).
@@ -32,7 +33,7 @@ import { endianness, tmpdir, userInfo, homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { SregistryError } from "../util/errors.js";
 import { parseMessageLevel } from "../util/log.js";
-import type { Platform } from "../registry/types.js";
+import type { Platform } from "../oci/types.js";
 import { parseBoolean, parsePresenceFlag } from "./booleans.js";
 import { normaliseClientName } from "./clients.js";
 import { inflateLimitSetting } from "./inflate.js";

@@ -2,7 +2,7 @@
  * The shape of every setting the tool reads, resolved once per command by `loadSettings`.
  * Names of the environment variables are given next to each field.
  */
-import type { Platform } from "../registry/types.js";
+import type { Platform } from "../oci/types.js";
 
 export interface Settings {
   /** Home directory: `$HOME` when set (absolute), else the passwd entry of the effective user. */

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { tarLayer } from "../build/flatten/testing.js";
+import { tarLayer } from "../image/flatten/flatten.testing.js";
 import { silentLogger } from "../util/log.js";
 import { assembleSif, type AssembleInput } from "./assemble.js";
 

@@ -8,18 +8,17 @@
  * await assembleSif({ layers, config, reference: "nvcr.io/nvidia/tensorflow:17.11", out: tmpPath, ... });
  * ```
  */
-import { createHash } from "node:crypto";
-import { buildSquashfs } from "../build/squashfs/builder.js";
-import type { Compression } from "../build/squashfs/args.js";
-import { compressionKey, type CompressionSpec } from "../build/squashfs/compression.js";
-import { createSif, sifPartitionOffset } from "../build/sif/writer.js";
-import { singularityMetadata } from "../build/singularity/metadata.js";
-import { singularityOverlay } from "../build/singularity/overlay.js";
-import type { InflateLimit } from "../build/flatten/layer-check.js";
-import type { ImageConfig, Platform } from "../registry/types.js";
+import { buildSquashfs } from "../image/squashfs/builder.js";
+import type { Compression } from "../image/squashfs/args.js";
+import type { CompressionSpec } from "../image/squashfs/compression.js";
+import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
+import { singularityMetadata } from "../image/singularity/metadata.js";
+import { singularityOverlay } from "../image/singularity/overlay.js";
+import type { InflateLimit } from "../image/flatten/layer-check.js";
+import type { ImageConfig, Platform } from "../oci/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
-import { flattenInto, type StoredLayer } from "./flatten-stream.js";
+import { flattenInto, type StoredLayer } from "../image/flatten-stream.js";
 
 export interface AssembleInput {
   layers: StoredLayer[];
@@ -34,7 +33,7 @@ export interface AssembleInput {
   /** Temp path of the SIF to write (same directory as its final place). */
   out: string;
   logger: Logger;
-  /** Identity of this build (see `buildKey`): the SIF's ID is derived from it. */
+  /** Identity of this build (`pullKey` in pull/reuse.ts): the SIF's ID is derived from it. */
   buildKey: string;
   allowForeign?: boolean;
   /** How far a layer may inflate (SREGISTRY_INFLATE_RATIO / _FLOOR; default in layer-check.ts). */
@@ -52,24 +51,6 @@ export interface AssembleResult {
 export function imageCreated(config: ImageConfig): Date {
   const parsed = config.created ? Date.parse(config.created) : NaN;
   return Number.isFinite(parsed) && parsed > 0 ? new Date(Math.floor(parsed / 1000) * 1000) : new Date(0);
-}
-
-/** A stable identity for one build: same manifest, platform and options → same SIF ID. */
-export function buildKey(
-  input: Pick<AssembleInput, "manifestDigest" | "platform" | "preferCmd" | "compression">,
-): string {
-  const platform = [input.platform.os, input.platform.architecture, input.platform.variant ?? ""].join("/");
-  return createHash("sha256")
-    .update(
-      [
-        input.manifestDigest,
-        platform,
-        compressionKey(specOf(input.compression)),
-        String(input.preferCmd),
-        VERSION,
-      ].join("\n"),
-    )
-    .digest("hex");
 }
 
 export async function assembleSif(input: AssembleInput): Promise<AssembleResult> {

@@ -18,9 +18,9 @@
  * ```
  */
 import type { BlobOpener, BlobStore } from "../cache/blob-store.js";
-import type { Remote } from "../api/backend.js";
+import type { Remote } from "./remote.js";
 import type { Transport } from "../registry/http.js";
-import type { Descriptor } from "../registry/types.js";
+import type { Descriptor } from "../oci/types.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import {
@@ -29,7 +29,7 @@ import {
   withUrlFailure,
   type ForeignBlobOptions,
 } from "./foreign-urls.js";
-import { isForeignLayer } from "./media.js";
+import { isForeignLayer } from "../oci/media-types.js";
 import type { PullEventListener } from "./events.js";
 
 export interface DownloadInput {
@@ -67,8 +67,8 @@ export function checkForeignLayers(layers: Descriptor[], allowForeign: boolean):
   }
 }
 
+/** Fetches the layers into the store; the caller has refused foreign layers (`checkForeignLayers`). */
 export async function downloadLayers(input: DownloadInput): Promise<void> {
-  checkForeignLayers(input.layers, input.allowForeign ?? false);
   const cancel = new AbortController();
   const signal = input.signal ? AbortSignal.any([input.signal, cancel.signal]) : cancel.signal;
   const queue = uniqueLayers(input.layers);

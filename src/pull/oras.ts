@@ -7,7 +7,7 @@
  *
  * The layer is streamed into `tempPath` with its digest and size verified as it arrives (and
  * resumed with Range after a broken body), then checked to really be a SIF; anything else is one
- * `NOT_SIF` error and the temporary file is the caller's to remove.
+ * `NOT_AN_IMAGE` error and the temporary file is the caller's to remove.
  *
  * @example
  * ```ts
@@ -15,14 +15,14 @@
  * got.layer.digest; // "sha256:…" — the SIF's sha256
  * ```
  */
-import { readSif } from "../build/sif/reader.js";
+import { readSif } from "../image/sif/reader.js";
 import { downloadTo } from "../cache/download.js";
 import { SIF_LAYER_MEDIA_TYPES } from "../push/sif-artifact.js";
 import type { ImageReference } from "../reference/image-reference.js";
 import type { RegistryClient } from "../registry/client.js";
 import type { FetchedManifest } from "../registry/manifest.js";
 import { selectPlatform } from "../registry/platform.js";
-import type { Descriptor, ImageIndex, ImageManifest, Platform } from "../registry/types.js";
+import type { Descriptor, ImageIndex, ImageManifest, Platform } from "../oci/types.js";
 import { SregistryError } from "../util/errors.js";
 
 export interface SifArtifactResult {
@@ -92,7 +92,7 @@ export async function downloadSif(
 function notSif(shown: string, why: string): SregistryError {
   return new SregistryError(
     `${shown} is not a SIF artifact (${why}); pull container images with docker:// instead`,
-    { code: "NOT_SIF" },
+    { code: "NOT_AN_IMAGE" },
   );
 }
 

@@ -17,11 +17,11 @@
  * await placeCopy(storedSif, "./my.sif");
  * ```
  */
-import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { access, copyFile, link, lstat, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
+import { siblingTempPath } from "../util/temp-name.js";
 
 export const NAME_MAX = 255;
 export const PATH_MAX = 4096;
@@ -98,7 +98,7 @@ async function nearestExistingDir(dir: string, what: string): Promise<string> {
 export async function placeCopy(src: string, dest: string): Promise<void> {
   const full = resolve(dest);
   if (full === resolve(src)) return;
-  const temp = join(dirname(full), `.${basename(full)}.tmp-${randomBytes(6).toString("hex")}`);
+  const temp = siblingTempPath(full);
   try {
     await link(src, temp).catch(async (err: unknown) => {
       if (!["EXDEV", "EPERM", "EMLINK", "ENOTSUP", "EOPNOTSUPP"].some((code) => isErrnoCode(err, code)))

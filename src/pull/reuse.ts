@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import type { Catalog, ContainerRow } from "../catalog/catalog.js";
-import type { Platform } from "../registry/types.js";
+import type { Platform } from "../oci/types.js";
 import { VERSION } from "../version.js";
 
 export interface PullKeyInput {

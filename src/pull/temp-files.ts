@@ -23,6 +23,7 @@ import { readdirSync, rmSync, statSync } from "node:fs";
 import { chmod, lstat, readdir, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { isProcessAlive } from "../cache/lock.js";
 
 const PREFIX = ".sregistry-build-";
 /** The build directory's name inside the storage folder. */
@@ -94,19 +95,9 @@ function isStale(name: string, mtimeMs: number | undefined): boolean {
   const host = hostTag();
   if (rest.startsWith(`${host}-`)) {
     const pid = Number(/^(\d+)-/.exec(rest.slice(host.length + 1))?.[1]);
-    return Number.isInteger(pid) && pid > 0 && !isRunning(pid);
+    return Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid);
   }
   return mtimeMs !== undefined && Date.now() - mtimeMs > FOREIGN_MAX_AGE_MS;
-}
-
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
-  }
 }
 
 /** `rm -rf` that also works on trees with read-only directories (a sandbox of 0500 dirs, as non-root). */

@@ -14,9 +14,9 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { readSif } from "../build/sif/reader.js";
+import { readSif } from "../image/sif/reader.js";
 import type { RegistryClient } from "../registry/client.js";
-import { MediaType } from "../registry/types.js";
+import { MediaType } from "../oci/types.js";
 import { SregistryError } from "../util/errors.js";
 import { SIF_CONFIG, SIF_CONFIG_DIGEST, sifArtifactManifest, sifCreated } from "./sif-artifact.js";
 import { pushBlob, pushManifest, type PushBlobOptions } from "./upload.js";
@@ -46,7 +46,7 @@ export async function pushSif(
     throw new SregistryError(
       `${file} is not a SIF image, cannot push it to oras:// (${(err as Error).message})`,
       {
-        code: "NOT_SIF",
+        code: "NOT_AN_IMAGE",
       },
     );
   });

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createSif } from "../build/sif/writer.js";
+import { createSif } from "../image/sif/writer.js";
 import { SIF_CONFIG, SIF_CONFIG_DIGEST, sifArtifactManifest, sifCreated } from "./sif-artifact.js";
 
 let dir: string;

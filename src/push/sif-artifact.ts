@@ -22,10 +22,10 @@
  * const bytes = sifArtifactManifest({ digest, size, title: "pytorch_24.01.sif", created: "2024-01-02T03:04:05Z" });
  * ```
  */
-import { readSif, readSifObject } from "../build/sif/reader.js";
-import { DataType } from "../build/sif/layout.js";
-import { goJson } from "../build/singularity/go-json.js";
-import { MediaType } from "../registry/types.js";
+import { readSif, readSifObject } from "../image/sif/reader.js";
+import { DataType } from "../image/sif/layout.js";
+import { goJson } from "../image/singularity/go-json.js";
+import { MediaType } from "../oci/types.js";
 import { SregistryError } from "../util/errors.js";
 
 export const SIF_CONFIG_MEDIA_TYPE = "application/vnd.sylabs.sif.config.v1+json";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { RegistryClient } from "../registry/client.js";
 import type { HttpRequest } from "../registry/http.js";
-import { fakeResponse, fakeTransport } from "../registry/test-helpers.js";
+import { fakeResponse, fakeTransport } from "../registry/fake-server.testing.js";
 import { SregistryError } from "../util/errors.js";
 import { pushBlob, pushManifest } from "./upload.js";
 

@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { chmod, link, mkdir, rename, stat, symlink, unlink } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
-import { connectRemote } from "../api/backend.js";
+import { connectRemote } from "../pull/remote.js";
 import type { Context } from "../api/context.js";
 import { pull } from "../api/pull.js";
 import { acquireLock } from "../cache/lock.js";

@@ -19,7 +19,7 @@
  * ```
  */
 import { SregistryError } from "../util/errors.js";
-import { isDigest } from "./digest.js";
+import { isDigest } from "../oci/digest.js";
 import type { ImageReference } from "./image-reference.js";
 import {
   isTag,

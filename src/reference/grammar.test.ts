@@ -38,6 +38,7 @@ test("registry hosts", () => {
   assert.ok(looksLikeRegistry("nvcr.io") && looksLikeRegistry("host:5000") && looksLikeRegistry("localhost"));
   assert.ok(!looksLikeRegistry("nvidia"));
   assert.ok(isDockerHub("Docker.io") && isDockerHub("registry-1.docker.io") && !isDockerHub("ghcr.io"));
+  assert.ok(isDockerHub(" https://index.docker.io/v2/ ") && !isDockerHub("https://docker.io.example.com"));
 });
 
 test("splitting helpers", () => {

@@ -49,9 +49,14 @@ export function isRegistryHost(value: string): boolean {
   return HOST.test(value);
 }
 
-/** True for Docker Hub under any of its names. */
+/** True for Docker Hub under any of its names, also written as a URL (`https://docker.io/v2`). */
 export function isDockerHub(registry: string): boolean {
-  return DOCKER_HUB_HOSTS.has(registry.toLowerCase());
+  const host = registry
+    .trim()
+    .replace(/^[a-z]+:\/\//i, "")
+    .replace(/\/.*$/, "")
+    .toLowerCase();
+  return DOCKER_HUB_HOSTS.has(host);
 }
 
 /** Docker's rule: a first segment is a registry if it has a `.` or a `:` or is `localhost`. */

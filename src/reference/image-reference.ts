@@ -28,7 +28,7 @@
  * ```
  */
 import { SregistryError } from "../util/errors.js";
-import { parseDigest, type Digest } from "./digest.js";
+import { parseDigest, type Digest } from "../oci/digest.js";
 import { isEnrootUser, splitEnrootPrefix } from "./enroot.js";
 import {
   isDockerHub,

@@ -7,7 +7,13 @@ import { scopeForPath, withAuth } from "./auth.js";
 import { staticKeychain, type Credentials } from "./credentials.js";
 import { responseError } from "./errors.js";
 import { TokenCache } from "./token.js";
-import { fakeClock, fakeResponse, fakeTransport, startFakeServer, type FakeServer } from "./test-helpers.js";
+import {
+  fakeClock,
+  fakeResponse,
+  fakeTransport,
+  startFakeServer,
+  type FakeServer,
+} from "./fake-server.testing.js";
 import { SregistryError } from "../util/errors.js";
 
 const base = createHttpTransport();

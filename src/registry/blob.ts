@@ -14,12 +14,12 @@
  * ```
  */
 import type { Readable } from "node:stream";
-import { digestOf, parseDigest, type Digest } from "../reference/digest.js";
+import { digestOf, parseDigest, type Digest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { discardBody, readBody } from "./body.js";
 import { responseError } from "./errors.js";
 import { header, type Transport } from "./http.js";
-import type { Descriptor } from "./types.js";
+import type { Descriptor } from "../oci/types.js";
 import { blobUrl } from "./urls.js";
 
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;

@@ -1,14 +1,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type http from "node:http";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { Logger, LEVELS } from "../util/log.js";
 import { readBody } from "./body.js";
 import { RegistryClient } from "./client.js";
 import { staticKeychain } from "./credentials.js";
 import { nextLink } from "./tags.js";
-import { startFakeServer, type FakeServer } from "./test-helpers.js";
-import { MediaType } from "./types.js";
+import { startFakeServer, type FakeServer } from "./fake-server.testing.js";
+import { MediaType } from "../oci/types.js";
 
 /** Content served by the fake registry: path → { body, contentType, headers }. */
 type Route = { status?: number; body: Buffer | string; headers?: Record<string, string> };

@@ -18,8 +18,8 @@
  * ```
  */
 import type { Readable } from "node:stream";
-import type { Digest } from "../reference/digest.js";
-import { digestOf, isDigest, parseDigest } from "../reference/digest.js";
+import type { Digest } from "../oci/digest.js";
+import { digestOf, isDigest, parseDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { withAuth } from "./auth.js";
@@ -36,24 +36,22 @@ import {
 } from "./http.js";
 import { withLogging } from "./logging.js";
 import { withPlainHttpDetection } from "./network-errors.js";
-import { fetchManifest, type FetchedManifest } from "./manifest.js";
+import {
+  fetchManifest,
+  type FetchedImageManifest,
+  type FetchedIndex,
+  type FetchedManifest,
+} from "./manifest.js";
 import { withMirrors, type MirrorPlan } from "./mirrors.js";
-import { formatPlatform, platformRank, selectPlatform } from "./platform.js";
+import { formatPlatform } from "../oci/platform.js";
+import { platformRank, selectPlatform } from "./platform.js";
 import { withRedirects } from "./redirect.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 import { apiHost, registryBaseUrl } from "./scheme.js";
 import { schema1ToImage } from "./schema1.js";
 import { listTags } from "./tags.js";
 import { TokenCache } from "./token.js";
-import {
-  MediaType,
-  type Descriptor,
-  type ImageConfig,
-  type ImageIndex,
-  type ImageManifest,
-  type Platform,
-  type Schema1Manifest,
-} from "./types.js";
+import { MediaType, type Descriptor, type ImageConfig, type Platform } from "../oci/types.js";
 import { blobUrl, manifestUrl } from "./urls.js";
 
 export interface RegistryClientOptions {
@@ -87,8 +85,8 @@ export interface ResolvedImage {
   /** `registry/repo:tag` or `registry/repo@digest` as requested. */
   reference: string;
   /** The index / manifest list the image was chosen from, if the reference named one. */
-  index?: FetchedManifest;
-  manifest: FetchedManifest;
+  index?: FetchedIndex;
+  manifest: FetchedImageManifest;
   /** The image's platform (from its config, else the index entry, else what was asked). */
   platform: Platform;
   config: ImageConfig;
@@ -206,11 +204,26 @@ export class RegistryClient {
     platform: Platform,
     options: { signal?: AbortSignal; readConfig?: ConfigReader } = {},
   ): Promise<ResolvedImage> {
-    const shown = `${this.registry}/${formatReference(repo, reference)}`;
     const top = await this.fetchManifest(repo, reference, options);
+    return this.imageFrom(repo, reference, top, platform, options);
+  }
+
+  /**
+   * The image of a manifest already fetched (`top`, as `fetchManifest(repo, reference)` returned
+   * it): through the index if it is one, so the top document is requested once per pull (like
+   * go-containerregistry's `remote.Get` then `Descriptor.Image()`).
+   */
+  async imageFrom(
+    repo: string,
+    reference: string,
+    top: FetchedManifest,
+    platform: Platform,
+    options: { signal?: AbortSignal; readConfig?: ConfigReader } = {},
+  ): Promise<ResolvedImage> {
+    const shown = `${this.registry}/${formatReference(repo, reference)}`;
     if (top.kind !== "index")
       return this.resolveManifest(repo, shown, top, platform, undefined, options.signal, options.readConfig);
-    const entry = selectPlatform(top.json as ImageIndex, platform, shown);
+    const entry = selectPlatform(top.json, platform, shown);
     const manifest = await this.fetchManifest(repo, entry.digest, options);
     if (manifest.bytes.length !== entry.size) {
       throw new SregistryError(
@@ -259,7 +272,7 @@ export class RegistryClient {
     const top = await this.fetchManifest(repo, reference, options);
     if (top.kind === "index") {
       try {
-        selectPlatform(top.json as ImageIndex, platform, shown);
+        selectPlatform(top.json, platform, shown);
         return true;
       } catch (err) {
         if (err instanceof SregistryError && err.code === "PLATFORM") return false;
@@ -267,9 +280,9 @@ export class RegistryClient {
       }
     }
     let config: ImageConfig;
-    if (top.kind === "schema1") config = schema1ToImage(top.json as Schema1Manifest).config;
+    if (top.kind === "schema1") config = schema1ToImage(top.json).config;
     else {
-      const json = top.json as ImageManifest;
+      const json = top.json;
       const blob = await readConfigBlob({ ...this.request(repo), signal: options.signal }, json.config);
       config = parseConfig(blob.bytes, shown, json.layers.length);
     }
@@ -313,15 +326,15 @@ export class RegistryClient {
   private async resolveManifest(
     repo: string,
     shown: string,
-    manifest: FetchedManifest,
+    manifest: FetchedImageManifest,
     fallbackPlatform: Platform,
-    index: FetchedManifest | undefined,
+    index: FetchedIndex | undefined,
     signal: AbortSignal | undefined,
     readConfig?: ConfigReader,
   ): Promise<ResolvedImage> {
     const base = { reference: shown, index, manifest };
     if (manifest.kind === "schema1") {
-      const { config, layers } = schema1ToImage(manifest.json as Schema1Manifest);
+      const { config, layers } = schema1ToImage(manifest.json);
       const platform = platformOf(config, fallbackPlatform);
       this.warnPlatform(shown, platform, fallbackPlatform, index);
       return {
@@ -333,7 +346,7 @@ export class RegistryClient {
         schema: "docker-v1",
       };
     }
-    const json = manifest.json as ImageManifest;
+    const json = manifest.json;
     const fetchConfig = () => readConfigBlob({ ...this.request(repo), signal }, json.config);
     const { bytes, digest } = readConfig
       ? await readConfig(json.config, async () => (await fetchConfig()).bytes).then((b) =>
@@ -356,12 +369,7 @@ export class RegistryClient {
   }
 
   /** A single-platform image for another platform is used (it may be meant for another host), with a warning. */
-  private warnPlatform(
-    shown: string,
-    got: Platform,
-    want: Platform,
-    index: FetchedManifest | undefined,
-  ): void {
+  private warnPlatform(shown: string, got: Platform, want: Platform, index: FetchedIndex | undefined): void {
     if (index || platformRank(got, want) !== undefined) return;
     this.logger.warning(
       `${shown} is built for ${formatPlatform(got)}, not ${formatPlatform(want)}; using it anyway`,

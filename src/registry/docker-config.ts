@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { registerCredentials, type Credentials, type Keychain } from "./credentials.js";
 import { runCredentialHelper } from "./cred-helper.js";
-import { isDockerHub } from "./scheme.js";
+import { isDockerHub } from "../reference/grammar.js";
 
 interface AuthEntry {
   auth?: string;

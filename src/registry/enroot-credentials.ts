@@ -30,7 +30,7 @@ import { parseEnrootCredentials, type EnrootEntry } from "../config/enroot-netrc
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { registerCredentials, type Credentials, type Keychain } from "./credentials.js";
-import { isDockerHub } from "./scheme.js";
+import { isDockerHub } from "../reference/grammar.js";
 
 export interface EnrootKeychainOptions {
   /** The credentials file. */

@@ -11,7 +11,7 @@
  * if (res.status !== 200) throw await responseError(res, { registry, repo, reference: "latest", what: "manifest" });
  * ```
  */
-import { isDigest } from "../reference/digest.js";
+import { isDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { readErrorText } from "./body.js";
 import type { HttpResponse } from "./http.js";

@@ -2,7 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHttpTransport, header, headerValues } from "./http.js";
 import { readBody } from "./body.js";
-import { startFakeServer } from "./test-helpers.js";
+import { startFakeServer } from "./fake-server.testing.js";
 
 const transport = createHttpTransport({ idleTimeoutMs: 300, userAgent: "sregistry/test" });
 after(() => transport.close());

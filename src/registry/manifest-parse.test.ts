@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseManifest, kindOfMediaType } from "./manifest-parse.js";
-import { MediaType } from "./types.js";
+import { MediaType } from "../oci/types.js";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const desc = (mediaType: string, c = "a", size = 10) => ({ mediaType, digest: D(c), size });

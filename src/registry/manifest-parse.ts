@@ -13,17 +13,17 @@
  * const { kind, mediaType, json } = parseManifest(bytes, header(res, "content-type"), "nvcr.io/nvidia/cuda:12.0");
  * ```
  */
-import { isDigest } from "../reference/digest.js";
+import { isDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
-import { MediaType, type ImageIndex, type ImageManifest, type Schema1Manifest } from "./types.js";
+import { MediaType, type ImageIndex, type ImageManifest, type Schema1Manifest } from "../oci/types.js";
 
 export type ManifestKind = "index" | "manifest" | "schema1";
 
-export interface ParsedManifest {
-  kind: ManifestKind;
-  mediaType: string;
-  json: ImageIndex | ImageManifest | Schema1Manifest;
-}
+/** A validated manifest document; `kind` tells which JSON shape it has. */
+export type ParsedManifest =
+  | { kind: "index"; mediaType: string; json: ImageIndex }
+  | { kind: "manifest"; mediaType: string; json: ImageManifest }
+  | { kind: "schema1"; mediaType: string; json: Schema1Manifest };
 
 /** Every manifest type we accept, most preferred first (the Accept header of a manifest GET). */
 export const MANIFEST_MEDIA_TYPES = [
@@ -79,12 +79,19 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, wh
     throw fail(`Content-Type ${headerType} disagrees with the document's structure (${structural})`);
   }
 
-  if (structural === "index") validateIndex(json, fail);
-  else if (structural === "manifest") validateManifest(json, fail);
-  else validateSchema1(json, fail);
-
-  const mediaType = declared ?? (headerKind ? headerType! : defaultMediaType(structural, json));
-  return { kind: structural, mediaType, json: json as unknown as ParsedManifest["json"] };
+  // After validation: the default media type of a manifest reads its config descriptor.
+  const mediaTypeOf = (): string =>
+    declared ?? (headerKind ? headerType! : defaultMediaType(structural, json));
+  if (structural === "index") {
+    validateIndex(json, fail);
+    return { kind: "index", mediaType: mediaTypeOf(), json };
+  }
+  if (structural === "manifest") {
+    validateManifest(json, fail);
+    return { kind: "manifest", mediaType: mediaTypeOf(), json };
+  }
+  validateSchema1(json, fail);
+  return { kind: "schema1", mediaType: mediaTypeOf(), json };
 }
 
 type Fail = (why: string) => SregistryError;
@@ -108,20 +115,20 @@ function defaultMediaType(kind: ManifestKind, json: Json): string {
   return config.mediaType === MediaType.DockerConfig ? MediaType.DockerManifest : MediaType.OciManifest;
 }
 
-function validateIndex(json: Json, fail: Fail): void {
+function validateIndex(json: Json, fail: Fail): asserts json is Json & ImageIndex {
   if (json.schemaVersion !== 2) throw fail("schemaVersion must be 2");
   const list = descriptorList(json.manifests, "manifests", fail);
   list.forEach((d, i) => validateDescriptor(d, `manifests[${i}]`, fail));
 }
 
-function validateManifest(json: Json, fail: Fail): void {
+function validateManifest(json: Json, fail: Fail): asserts json is Json & ImageManifest {
   if (json.schemaVersion !== 2) throw fail("schemaVersion must be 2");
   validateDescriptor(json.config, "config", fail);
   const list = descriptorList(json.layers, "layers", fail);
   list.forEach((d, i) => validateDescriptor(d, `layers[${i}]`, fail));
 }
 
-function validateSchema1(json: Json, fail: Fail): void {
+function validateSchema1(json: Json, fail: Fail): asserts json is Json & Schema1Manifest {
   const layers = descriptorList(json.fsLayers, "fsLayers", fail);
   const history = descriptorList(json.history, "history", fail);
   if (layers.length === 0) throw fail("fsLayers is empty");

@@ -13,28 +13,31 @@
  * m.digest; m.mediaType; m.json;
  * ```
  */
-import { digestOf, isDigest, parseDigest, type Digest, type DigestAlgorithm } from "../reference/digest.js";
+import { digestOf, isDigest, parseDigest, type Digest, type DigestAlgorithm } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { readBody, readErrorText } from "./body.js";
 import { errorCodes, formatReference, responseError, statusError } from "./errors.js";
 import { header, type HttpResponse, type Transport } from "./http.js";
-import { MANIFEST_MEDIA_TYPES, parseManifest, type ManifestKind } from "./manifest-parse.js";
+import { MANIFEST_MEDIA_TYPES, parseManifest, type ParsedManifest } from "./manifest-parse.js";
 import { schema1Payload } from "./schema1.js";
-import type { ImageIndex, ImageManifest, Schema1Manifest } from "./types.js";
 import { manifestUrl, tagsUrl } from "./urls.js";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-export interface FetchedManifest {
+/** A fetched manifest document: a union on `kind` (index, manifest, schema1) with its JSON shape. */
+export type FetchedManifest = ParsedManifest & {
   /** The URL the manifest came from (after redirects). */
   url: string;
   /** The manifest's content digest (for signed schema 1: of the payload without signatures). */
   digest: Digest;
-  mediaType: string;
-  kind: ManifestKind;
   bytes: Buffer;
-  json: ImageIndex | ImageManifest | Schema1Manifest;
-}
+};
+
+/** An index or manifest list. */
+export type FetchedIndex = Extract<FetchedManifest, { kind: "index" }>;
+
+/** A manifest of one image (OCI, Docker schema 2 or schema 1). */
+export type FetchedImageManifest = Extract<FetchedManifest, { kind: "manifest" | "schema1" }>;
 
 export interface ManifestRequest {
   transport: Transport;
@@ -69,10 +72,9 @@ export async function fetchManifest(request: ManifestRequest): Promise<FetchedMa
       new SregistryError(`invalid manifest for ${where}: larger than 4 MiB`, { code: "MANIFEST_INVALID" }),
   );
   const parsed = parseManifest(bytes, header(res, "content-type"), where);
-  const payload =
-    parsed.kind === "schema1" ? schema1Payload(bytes, parsed.json as { signatures?: unknown }) : bytes;
+  const payload = parsed.kind === "schema1" ? schema1Payload(bytes, parsed.json) : bytes;
   const digest = checkDigest(payload, reference, header(res, "docker-content-digest"), where);
-  return { url: res.url, digest, mediaType: parsed.mediaType, kind: parsed.kind, bytes, json: parsed.json };
+  return { ...parsed, url: res.url, digest, bytes };
 }
 
 /**

@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobStore } from "../cache/blob-store.js";
 import { parseRegistriesConf, type RegistryRule } from "../config/registries-conf.js";
-import { digestOf } from "../reference/digest.js";
+import { digestOf } from "../oci/digest.js";
 import { Logger, LEVELS } from "../util/log.js";
 import { readBody } from "./body.js";
 import { RegistryClient } from "./client.js";
 import { staticKeychain, type Keychain } from "./credentials.js";
 import { mapRepository, matchName, planMirrors, type MirrorPlan } from "./mirrors.js";
-import { startFakeServer, type FakeServer } from "./test-helpers.js";
-import { MediaType } from "./types.js";
+import { startFakeServer, type FakeServer } from "./fake-server.testing.js";
+import { MediaType } from "../oci/types.js";
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const layer = Buffer.from("layer-bytes-from-anywhere");

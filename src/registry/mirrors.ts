@@ -33,7 +33,7 @@
  */
 import type { MirrorLocation, RegistryRule } from "../config/registries-conf.js";
 import { matchLength } from "../config/registries-conf.js";
-import { isDigest } from "../reference/digest.js";
+import { isDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import { silentLogger, type Logger } from "../util/log.js";
 import { withAuth } from "./auth.js";
@@ -49,7 +49,8 @@ import {
 import { withLogging } from "./logging.js";
 import { withRedirects } from "./redirect.js";
 import { withRetry, type RetryOptions } from "./retry.js";
-import { apiHost, isDockerHub, registryBaseUrl } from "./scheme.js";
+import { isDockerHub } from "../reference/grammar.js";
+import { apiHost, registryBaseUrl } from "./scheme.js";
 
 /** One place a repository can be read from. */
 export interface Endpoint {

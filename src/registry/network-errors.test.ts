@@ -8,7 +8,7 @@ import {
   withPlainHttpDetection,
 } from "./network-errors.js";
 import { withRetry } from "./retry.js";
-import { startFakeServer } from "./test-helpers.js";
+import { startFakeServer } from "./fake-server.testing.js";
 import type { SregistryError } from "../util/errors.js";
 
 test("a stalled response is reported as no response within N s, not 'unreachable'", async () => {

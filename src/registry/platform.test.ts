@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { selectPlatform, normalizePlatform } from "./platform.js";
-import type { Digest } from "../reference/digest.js";
-import { MediaType, type Descriptor, type ImageIndex, type Platform } from "./types.js";
+import type { Digest } from "../oci/digest.js";
+import { MediaType, type Descriptor, type ImageIndex, type Platform } from "../oci/types.js";
 
 let n = 0;
 function entry(platform: Platform | undefined, extra: Partial<Descriptor> = {}): Descriptor {

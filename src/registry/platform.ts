@@ -13,8 +13,9 @@
  * const desc = selectPlatform(index, { os: "linux", architecture: "arm64" }, "nvcr.io/nvidia/cuda:12.0");
  * ```
  */
+import { formatPlatform } from "../oci/platform.js";
 import { SregistryError } from "../util/errors.js";
-import { MediaType, type Descriptor, type ImageIndex, type Platform } from "./types.js";
+import { MediaType, type Descriptor, type ImageIndex, type Platform } from "../oci/types.js";
 
 interface Normal {
   os: string;
@@ -58,11 +59,6 @@ export function normalizePlatform(p: Platform): Normal {
       break;
   }
   return { os, architecture, variant };
-}
-
-/** `os/arch[/variant]` as the index spells it. */
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter((x) => x !== undefined && x !== "").join("/");
 }
 
 /** 0 for an exact match, higher for acceptable fallbacks, undefined for no match. */

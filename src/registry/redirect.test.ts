@@ -5,7 +5,7 @@ import { readBody } from "./body.js";
 import { withRedirects } from "./redirect.js";
 import { withAuth } from "./auth.js";
 import { staticKeychain } from "./credentials.js";
-import { fakeResponse, fakeTransport, startFakeServer } from "./test-helpers.js";
+import { fakeResponse, fakeTransport, startFakeServer } from "./fake-server.testing.js";
 
 test("a redirect to another host drops Authorization; the target never sees it", async () => {
   const cdn = await startFakeServer((_req, res) => res.end("blob-bytes"));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { SregistryError } from "../util/errors.js";
 import { networkError } from "./http.js";
 import { parseRetryAfter, withRetry, isRetryableError } from "./retry.js";
-import { fakeResponse, fakeTransport, startFakeServer } from "./test-helpers.js";
+import { fakeResponse, fakeTransport, startFakeServer } from "./fake-server.testing.js";
 import { createHttpTransport } from "./http.js";
 
 function recordingSleep(): { sleep: (ms: number) => Promise<void>; delays: number[] } {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { schema1Payload, schema1ToImage } from "./schema1.js";
-import type { Schema1Manifest } from "./types.js";
+import type { Schema1Manifest } from "../oci/types.js";
 
 const D = (c: string) => `sha256:${c.repeat(64)}` as const;
 

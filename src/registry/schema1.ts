@@ -16,7 +16,7 @@
  * const { config, layers } = schema1ToImage(manifest);
  * ```
  */
-import type { Digest } from "../reference/digest.js";
+import type { Digest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 import {
   MediaType,
@@ -24,7 +24,7 @@ import {
   type Descriptor,
   type ImageConfig,
   type Schema1Manifest,
-} from "./types.js";
+} from "../oci/types.js";
 
 interface V1Compatibility {
   id?: string;

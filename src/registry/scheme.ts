@@ -10,19 +10,8 @@
  * registryBaseUrl("127.0.0.1:5000", { insecure: true }); // "http://127.0.0.1:5000"
  * ```
  */
+import { isDockerHub } from "../reference/grammar.js";
 import { SregistryError } from "../util/errors.js";
-
-const DOCKER_HUB_NAMES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-
-/** True for every name Docker Hub goes by. */
-export function isDockerHub(registry: string): boolean {
-  const host = registry
-    .trim()
-    .replace(/^[a-z]+:\/\//i, "")
-    .replace(/\/.*$/, "")
-    .toLowerCase();
-  return DOCKER_HUB_NAMES.has(host);
-}
 
 /**
  * Normalises a configured registry (`nvcr.io`, `https://nvcr.io/`, `127.0.0.1:5000`) to `host[:port]`.

@@ -8,7 +8,7 @@
  * manifestUrl("https://nvcr.io", "nvidia/cuda", "12.0-base"); // https://nvcr.io/v2/nvidia/cuda/manifests/12.0-base
  * ```
  */
-import { parseDigest } from "../reference/digest.js";
+import { parseDigest } from "../oci/digest.js";
 import { SregistryError } from "../util/errors.js";
 
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";

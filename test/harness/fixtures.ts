@@ -18,8 +18,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { pack, type Header } from "tar-stream";
-import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../../src/registry/types.js";
-import type { Digest } from "../../src/reference/digest.js";
+import type { ContainerConfig, Descriptor, ImageConfig, Platform } from "../../src/oci/types.js";
+import type { Digest } from "../../src/oci/digest.js";
 import type { RegistryServer } from "./registry-server.js";
 import { credsArgs, run, serverSecrets, tmpDir } from "./tools.js";
 

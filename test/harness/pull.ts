@@ -18,7 +18,7 @@ import { mkdir } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/testing.js";
+import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/image/flatten/flatten.testing.js";
 import type { FixtureEntry, FixtureImage } from "./fixtures.js";
 import { CLI_MAIN, isolatedEnv, type CliResult } from "./cli.js";
 import type { RegistryServer } from "./registry-server.js";

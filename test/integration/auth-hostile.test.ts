@@ -11,7 +11,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isolatedEnv, runCliInProcess } from "../harness/cli.js";
-import { startFakeServer, type FakeServer } from "../../src/registry/test-helpers.js";
+import { startFakeServer, type FakeServer } from "../../src/registry/fake-server.testing.js";
 
 const GOOD_KEY = "nvapi-good-key-0123456789";
 const WRONG_KEY = "nvapi-wrong-key-9876543210";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tinySif } from "../../src/build/sif/testing.js";
+import { tinySif } from "../../src/image/sif/tiny-sif.testing.js";
 import { isolatedEnv, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 

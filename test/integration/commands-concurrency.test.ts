@@ -22,7 +22,7 @@ after(() => Promise.all(dirs.map((d) => d.cleanup())));
 // every third op removes the worker's add from two ops earlier. Prints the uris it left behind.
 const WORKER = `
 const { Sregistry } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/api/sregistry.ts")).href)});
-const { tinySif } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/build/sif/testing.ts")).href)});
+const { tinySif } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/image/sif/tiny-sif.testing.ts")).href)});
 const { writeFileSync, mkdirSync } = await import("node:fs");
 const { join } = await import("node:path");
 const [id, work, ops] = process.argv.slice(2);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tinySif } from "../../src/build/sif/testing.js";
+import { tinySif } from "../../src/image/sif/tiny-sif.testing.js";
 import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 

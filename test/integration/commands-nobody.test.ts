@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI_MAIN, isolatedEnv, runCli } from "../harness/cli.js";
-import { tinySif } from "../../src/build/sif/testing.js";
+import { tinySif } from "../../src/image/sif/tiny-sif.testing.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
 const NOBODY = 65534;

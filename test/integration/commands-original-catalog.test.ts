@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isolatedEnv, runCli, type CliResult, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
-import { ORIGINAL_CONTAINER_SQL, ORIGINAL_DDL_SCRIPT } from "../../src/catalog/test-helpers.js";
+import { ORIGINAL_CONTAINER_SQL, ORIGINAL_DDL_SCRIPT } from "../../src/catalog/catalog.testing.js";
 
 const MD5_A = "0f343b0931126a20f133d67c2b018a3b";
 const MD5_B = "e2fc714c4727ee9395f324cd2e7f331f";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../harness/cli.js";
-import { tinySif } from "../../src/build/sif/testing.js";
+import { tinySif } from "../../src/image/sif/tiny-sif.testing.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 
 const dirs: TmpDir[] = [];

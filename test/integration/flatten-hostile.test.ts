@@ -11,10 +11,15 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { openLayerStream } from "../../src/build/flatten/decompress.js";
-import { flattenToList, memoryLayer, tarLayer, type LayerItem } from "../../src/build/flatten/testing.js";
-import type { FlattenOptions, LayerSource } from "../../src/build/flatten/types.js";
-import { squashLayers } from "../../src/build/squashfs/from-layers.js";
+import { openLayerStream } from "../../src/image/flatten/decompress.js";
+import {
+  flattenToList,
+  memoryLayer,
+  tarLayer,
+  type LayerItem,
+} from "../../src/image/flatten/flatten.testing.js";
+import type { FlattenOptions, LayerSource } from "../../src/image/flatten/types.js";
+import { squashLayers } from "../../src/image/squashfs/squash-layers.testing.js";
 import { SregistryError } from "../../src/util/errors.js";
 import { run, tmpDir, type TmpDir } from "../harness/tools.js";
 

@@ -8,15 +8,15 @@ import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
-import { tarLayer } from "../../src/build/flatten/testing.js";
+import { tarLayer } from "../../src/image/flatten/flatten.testing.js";
 import { runAsNobody, tmpDir, type TmpDir } from "../harness/tools.js";
 
 const isRoot = process.getuid?.() === 0;
 const SRC = join(import.meta.dirname, "..", "..", "src");
 
 const SCRIPT = `
-import { openLayerStream } from ${JSON.stringify(join(SRC, "build/flatten/decompress.ts"))};
-import { squashLayers } from ${JSON.stringify(join(SRC, "build/squashfs/from-layers.ts"))};
+import { openLayerStream } from ${JSON.stringify(join(SRC, "image/flatten/decompress.ts"))};
+import { squashLayers } from ${JSON.stringify(join(SRC, "image/squashfs/squash-layers.testing.ts"))};
 const [blob, out, tool] = process.argv.slice(2);
 const type = "application/vnd.oci.image.layer.v1.tar+gzip";
 const layer = { digest: "sha256:" + "0".repeat(64), mediaType: type, open: () => openLayerStream(blob, type) };

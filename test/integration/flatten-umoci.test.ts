@@ -14,10 +14,10 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, utimes, writeFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openLayerStream } from "../../src/build/flatten/decompress.js";
-import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/build/flatten/testing.js";
-import type { LayerSource } from "../../src/build/flatten/types.js";
-import { squashLayers } from "../../src/build/squashfs/from-layers.js";
+import { openLayerStream } from "../../src/image/flatten/decompress.js";
+import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/image/flatten/flatten.testing.js";
+import type { LayerSource } from "../../src/image/flatten/types.js";
+import { squashLayers } from "../../src/image/squashfs/squash-layers.testing.js";
 import { buildOciLayout, randomBytes, type FixtureEntry, type FixtureLayer } from "../harness/fixtures.js";
 import { run, tmpDir, umociUnpack, type TmpDir } from "../harness/tools.js";
 

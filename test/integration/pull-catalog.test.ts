@@ -123,6 +123,10 @@ describe("pull: catalog, storage and cache", () => {
     assert.equal(successPath(result.stdout), firstPath);
     assert.equal(await sha256(firstPath), firstVersion);
     assert.notEqual((await stat(firstPath)).ino, before.ino, "really rebuilt and renamed into place");
+    const manifestGets = server.requests
+      .slice(from)
+      .filter((r) => r.method === "GET" && r.path === "/v2/library/sample/manifests/1");
+    assert.equal(manifestGets.length, 1, "the tag's manifest is fetched once per pull");
     assert.deepEqual(
       blobGets(server, from).filter((p) => !p.includes(sample.layout.images[0]!.configDigest)),
       [],

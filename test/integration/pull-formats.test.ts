@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { snapshotTree } from "../../src/build/flatten/testing.js";
+import { snapshotTree } from "../../src/image/flatten/flatten.testing.js";
 import {
   dockerEnv,
   extractSifPartition,

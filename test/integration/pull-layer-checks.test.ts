@@ -23,7 +23,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { createGzip, gzipSync } from "node:zlib";
-import { tarLayer } from "../../src/build/flatten/testing.js";
+import { tarLayer } from "../../src/image/flatten/flatten.testing.js";
 import { runCli } from "../harness/cli.js";
 import { dockerEnv, successPath } from "../harness/pull.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";

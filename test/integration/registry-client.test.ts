@@ -11,11 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { digestOf } from "../../src/reference/digest.js";
+import { digestOf } from "../../src/oci/digest.js";
 import { readBody } from "../../src/registry/body.js";
 import { RegistryClient } from "../../src/registry/client.js";
 import { staticKeychain } from "../../src/registry/credentials.js";
-import { MediaType } from "../../src/registry/types.js";
+import { MediaType } from "../../src/oci/types.js";
 import {
   MULTI_PLATFORMS,
   multiPlatformIndex,

@@ -1,6 +1,6 @@
 /**
  * `sregistry backend <word> ...`: manage backend settings in the secrets file (api/backend-config.ts).
- * Outputs follow the original word for word (compat §1.1); credential values are shown as `***`
+ * Outputs follow the original sregistry-cli word for word; credential values are shown as `***`
  * unless `--show-secrets`.
  */
 import type { Command } from "commander";

@@ -1,7 +1,7 @@
 /** `sregistry inspect <query>`: where the image is, then the catalog row as JSON. */
 import type { Command } from "commander";
 import { inspect } from "../../api/inspect.js";
-import { formatInspectJson } from "../../catalog/inspect.js";
+import { formatInspectJson } from "../inspect-format.js";
 import type { CliRuntime } from "../runtime.js";
 
 export function registerInspect(program: Command, rt: CliRuntime): void {

@@ -14,8 +14,8 @@
 import { Option, type Command } from "commander";
 import { pushOras } from "../../api/oras.js";
 import { pull, type PullResult } from "../../api/pull.js";
-import { registryClient } from "../../api/backend.js";
-import { parseCompression } from "../../build/squashfs/compression.js";
+import { registryClient } from "../../pull/remote.js";
+import { parseCompression } from "../../image/squashfs/compression.js";
 import { parseCatalogUri } from "../../reference/catalog-uri.js";
 import { parseOrasUri } from "../../reference/oras.js";
 import { SregistryError } from "../../util/errors.js";

@@ -1,6 +1,6 @@
 /** `sregistry record <image>`: manifests and config into the catalog, no layers. */
 import type { Command } from "commander";
-import { registryClient } from "../../api/backend.js";
+import { registryClient } from "../../pull/remote.js";
 import { record } from "../../api/record.js";
 import { LEVELS } from "../../util/log.js";
 import { rowForJson } from "../rows.js";

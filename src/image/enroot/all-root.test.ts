@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { test } from "node:test";
-import { encodeHeader, END_OF_ARCHIVE, padding } from "../../build/flatten/tar-writer.js";
-import type { TarEntry } from "../../build/flatten/tar-header.js";
+import { encodeHeader, END_OF_ARCHIVE, padding } from "../flatten/tar-writer.js";
+import type { TarEntry } from "../flatten/tar-header.js";
 import { allRootTar } from "./all-root.js";
 import { spawnSync } from "node:child_process";
 

@@ -20,7 +20,7 @@
  * // "# enroot-provenance: docker://…\n\nmkdir -p \"/\" 2> /dev/null\n…exec '/init' \"$@\"\n…"
  * ```
  */
-import type { ImageConfig } from "../../registry/types.js";
+import type { ImageConfig } from "../../oci/types.js";
 
 export interface EnrootEnvironment {
   /** The file's text (ends with a newline unless empty). */

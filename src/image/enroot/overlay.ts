@@ -12,8 +12,8 @@
  * flattenInto({ ..., overlay: [...singularityOverlay(input), ...entries] }, consume);
  * ```
  */
-import type { OverlayEntry } from "../../build/flatten/types.js";
-import type { ImageConfig } from "../../registry/types.js";
+import type { OverlayEntry } from "../flatten/types.js";
+import type { ImageConfig } from "../../oci/types.js";
 import { ENROOT_RC_LOCAL, enrootEnvironment, enrootFstab, enrootRc, workingDir } from "./files.js";
 
 export interface EnrootOverlayInput {

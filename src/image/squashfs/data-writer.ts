@@ -141,7 +141,7 @@ export class DataWriter {
     const open = this.open;
     if (open === null) throw new Error("no file is open");
     if (open.received + chunk.length > open.size)
-      throw new SregistryError("a file body is longer than its size", { code: "INVALID_IMAGE" });
+      throw new SregistryError("a file body is longer than its size", { code: "SQUASHFS_FAILED" });
     let from = 0;
     while (from < chunk.length) {
       const count = Math.min(chunk.length - from, open.block.length - open.fill);
@@ -164,7 +164,7 @@ export class DataWriter {
   /** Writes the last fragment block and waits for every queued write. */
   async finish(): Promise<void> {
     if (this.open !== null)
-      throw new SregistryError("the last file body is incomplete", { code: "INVALID_IMAGE" });
+      throw new SregistryError("the last file body is incomplete", { code: "SQUASHFS_FAILED" });
     if (this.fragmentFill > 0) this.flushFragment();
     this.seen = null;
     await this.chain;

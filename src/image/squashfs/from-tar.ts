@@ -14,8 +14,8 @@
  */
 import type { Readable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
-import { displayName, type TarEntry } from "../../build/flatten/tar-header.js";
-import { TarReader } from "../../build/flatten/tar-reader.js";
+import { displayName, type TarEntry } from "../flatten/tar-header.js";
+import { TarReader } from "../flatten/tar-reader.js";
 import type { SquashfsWriter } from "./writer.js";
 
 export async function writeTarStream(tar: Readable, writer: SquashfsWriter): Promise<void> {
@@ -31,7 +31,7 @@ export async function writeTarStream(tar: Readable, writer: SquashfsWriter): Pro
         const target = entry.linkname.replace(/\/+$/, "");
         if (group === null || group.paths[0] !== target)
           throw new SregistryError(`hardlink "${displayName(path)}" does not follow its target`, {
-            code: "INVALID_IMAGE",
+            code: "SQUASHFS_FAILED",
           });
         group.paths.push(path);
         return false;

@@ -22,10 +22,12 @@ export class IdTable {
     let index = this.indexes.get(id);
     if (index === undefined) {
       if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
-        throw new SregistryError(`uid/gid ${id} does not fit squashfs's 32 bits`, { code: "INVALID_IMAGE" });
+        throw new SregistryError(`uid/gid ${id} does not fit squashfs's 32 bits`, {
+          code: "SQUASHFS_FAILED",
+        });
       if (this.ids.length === MAX_IDS)
         throw new SregistryError(`more than ${MAX_IDS} distinct uids and gids: squashfs cannot store them`, {
-          code: "INVALID_IMAGE",
+          code: "SQUASHFS_FAILED",
         });
       index = this.ids.length;
       this.ids.push(id);

@@ -10,9 +10,9 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { TarReader } from "../../build/flatten/tar-reader.js";
-import type { TarEntry } from "../../build/flatten/tar-header.js";
-import type { RootAttributes } from "../../build/flatten/types.js";
+import { TarReader } from "../flatten/tar-reader.js";
+import type { TarEntry } from "../flatten/tar-header.js";
+import type { RootAttributes } from "../flatten/types.js";
 import { metaOf, runTool, type Item } from "./writer.testing.js";
 
 const DEFAULT_ROOT: RootAttributes = { mode: 0o755, uid: 0, gid: 0, mtime: 0 };

@@ -12,7 +12,7 @@
  * ```
  */
 import { SregistryError } from "../../util/errors.js";
-import { displayName } from "../../build/flatten/tar-header.js";
+import { displayName } from "../flatten/tar-header.js";
 import { MAX_NAME, NO_XATTR } from "./format.js";
 import type { IdTable } from "./id-table.js";
 import { BytePool, GrowableFloat64, GrowableUint16, GrowableUint32, GrowableUint8 } from "./growable.js";
@@ -109,10 +109,12 @@ export class ImageTree {
     const parentPath = slash < 0 ? "" : path.slice(0, slash);
     const name = path.slice(slash + 1);
     if (name.length === 0 || name === "." || name === "..")
-      throw new SregistryError(`invalid path "${displayName(path)}" in the image`, { code: "INVALID_IMAGE" });
+      throw new SregistryError(`invalid path "${displayName(path)}" in the image`, {
+        code: "SQUASHFS_FAILED",
+      });
     if (name.length > MAX_NAME)
       throw new SregistryError(`name longer than ${MAX_NAME} bytes in "${displayName(path)}"`, {
-        code: "INVALID_IMAGE",
+        code: "SQUASHFS_FAILED",
       });
     const parent = this.dirs.get(parentPath) ?? this.implicitDirectory(parentPath);
     const node = this.parent.push(parent);
@@ -123,7 +125,7 @@ export class ImageTree {
     if (this.kind.array[inode] === Kind.Dir) {
       if (this.dirs.has(path))
         throw new SregistryError(`"${displayName(path)}" appears twice in the image`, {
-          code: "INVALID_IMAGE",
+          code: "SQUASHFS_FAILED",
         });
       this.dirs.set(path, node);
     }
@@ -167,7 +169,7 @@ export class ImageTree {
         if (byName(list[i - 1]!, list[i]!) === 0) {
           const name = this.pool.bytes(names[list[i]!]!, lengths[list[i]!]!).toString("latin1");
           throw new SregistryError(`"${displayName(name)}" appears twice in one directory of the image`, {
-            code: "INVALID_IMAGE",
+            code: "SQUASHFS_FAILED",
           });
         }
       }

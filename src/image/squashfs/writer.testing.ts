@@ -12,8 +12,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { closeSync, createWriteStream, openSync, writeSync } from "node:fs";
-import { TarSink } from "../../build/flatten/sink.js";
-import type { TarEntry } from "../../build/flatten/tar-header.js";
+import { TarSink } from "../flatten/sink.js";
+import type { TarEntry } from "../flatten/tar-header.js";
 import {
   SquashfsWriter,
   type SquashfsImage,

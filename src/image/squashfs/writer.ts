@@ -26,8 +26,8 @@
  */
 import { availableParallelism } from "node:os";
 import { SregistryError } from "../../util/errors.js";
-import { displayName, type TarEntry } from "../../build/flatten/tar-header.js";
-import type { RootAttributes } from "../../build/flatten/types.js";
+import { displayName, type TarEntry } from "../flatten/tar-header.js";
+import type { RootAttributes } from "../flatten/types.js";
 import { BlockCompressor, parseCompression, type CompressionSpec } from "./compressor.js";
 import { DataWriter } from "./data-writer.js";
 import { writeListing, type ListingEntry } from "./directory.js";
@@ -131,7 +131,7 @@ export class SquashfsWriter {
   entry(meta: WriterEntry, path: string): void {
     if (this.data.writing)
       throw new SregistryError(`a file body ended early before "${displayName(path)}"`, {
-        code: "INVALID_IMAGE",
+        code: "SQUASHFS_FAILED",
       });
     const clean = cleanPath(path);
     const tree = this.tree;
@@ -139,7 +139,7 @@ export class SquashfsWriter {
     const kind = KIND_OF[meta.type];
     if (kind === null)
       throw new SregistryError(`hardlink "${displayName(path)}" must be given through links()`, {
-        code: "INVALID_IMAGE",
+        code: "SQUASHFS_FAILED",
       });
     if (kind === Kind.Dir) {
       const existing = clean === "" ? ROOT_INODE : tree.directoryInode(clean);
@@ -150,7 +150,7 @@ export class SquashfsWriter {
         return;
       }
     } else if (clean === "") {
-      throw new SregistryError("the image root must be a directory", { code: "INVALID_IMAGE" });
+      throw new SregistryError("the image root must be a directory", { code: "SQUASHFS_FAILED" });
     }
     // A symlink's mode is always 0777 on Linux (what an unpacked tree shows, and what tar2sqfs and
     // mksquashfs store), whatever the tar header says.
@@ -177,7 +177,7 @@ export class SquashfsWriter {
   body(chunk: Buffer): void {
     if (chunk.length === 0) return;
     if (!this.data.writing)
-      throw new SregistryError("file content given for an entry that has none", { code: "INVALID_IMAGE" });
+      throw new SregistryError("file content given for an entry that has none", { code: "SQUASHFS_FAILED" });
     this.data.write(chunk);
   }
 
@@ -187,7 +187,7 @@ export class SquashfsWriter {
       throw new SregistryError(
         `the body of "${displayName(this.last?.path ?? "")}" is shorter than its size`,
         {
-          code: "INVALID_IMAGE",
+          code: "SQUASHFS_FAILED",
         },
       );
   }
@@ -198,11 +198,11 @@ export class SquashfsWriter {
     const last = this.last;
     if (last === null || last.path !== cleanPath(paths[0]!))
       throw new SregistryError(`hardlinks to "${displayName(paths[0]!)}" must follow its entry`, {
-        code: "INVALID_IMAGE",
+        code: "SQUASHFS_FAILED",
       });
     if (this.tree.kind.array[last.inode] === Kind.Dir)
       throw new SregistryError(`cannot hardlink the directory "${displayName(paths[0]!)}"`, {
-        code: "INVALID_IMAGE",
+        code: "SQUASHFS_FAILED",
       });
     for (const path of paths.slice(1)) this.tree.addPath(cleanPath(path), last.inode);
   }

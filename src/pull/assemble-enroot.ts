@@ -1,0 +1,84 @@
+/**
+ * Build stage for `pull --format squashfs`: layers → the same flattened tree as our SIF's (with
+ * `/.singularity.d`) plus enroot's files (overlay.ts) → every entry made root-owned (all-root.ts)
+ * → a plain squashfs file that `enroot create`/`enroot start` and Pyxis `--container-image=./x.sqsh`
+ * take as is. Same streaming as the SIF: no root filesystem on disk.
+ *
+ * @example
+ * ```ts
+ * await assembleEnrootSquashfs({ ...assembleInput, out: "/tmp/pytorch.sqsh" });
+ * ```
+ */
+import { buildSquashfs } from "../image/squashfs/builder.js";
+import { singularityOverlay } from "../image/singularity/overlay.js";
+import { type AssembleInput, type AssembleResult, imageCreated } from "./assemble.js";
+import { flattenInto } from "../image/flatten-stream.js";
+import { VERSION } from "../version.js";
+import { allRootTar } from "../image/enroot/all-root.js";
+import { enrootEnvironment } from "../image/enroot/files.js";
+import { enrootOverlay } from "../image/enroot/overlay.js";
+
+/** Writes the squashfs at `input.out` (the SIF-only fields `buildKey` etc. are unused). */
+export async function assembleEnrootSquashfs(input: AssembleInput): Promise<AssembleResult> {
+  const created = imageCreated(input.config);
+  const skipped = enrootEnvironment(input.config).skipped;
+  for (const entry of skipped) {
+    input.logger.warning(
+      `/etc/environment: left out an Env entry enroot cannot read: ${JSON.stringify(entry)}`,
+    );
+  }
+  const overlay = [
+    ...singularityOverlay({
+      config: input.config,
+      reference: input.reference,
+      manifestDigest: input.manifestDigest,
+      preferCmd: input.preferCmd,
+      created,
+      toolVersion: VERSION,
+    }),
+    ...enrootOverlay({ config: input.config, uri: provenance(input.reference), created }),
+  ];
+  const spec = typeof input.compression === "string" ? { algorithm: input.compression } : input.compression;
+  const squash = await flattenInto(
+    {
+      layers: input.layers,
+      overlay,
+      diffIds: input.config.rootfs?.diff_ids,
+      allowForeign: input.allowForeign ?? false,
+      ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}),
+      logger: input.logger,
+      ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.onBytes ? { onBytes: input.onBytes } : {}),
+    },
+    (tar, root, stop) => {
+      const owned = allRootTar();
+      tar.on("error", (err) => owned.destroy(err));
+      tar.pipe(owned);
+      return buildSquashfs(
+        owned,
+        { path: input.out },
+        {
+          compression: spec.algorithm,
+          ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
+          ...(spec.hc ? { lz4hc: true } : {}),
+          mkfsTime: Math.floor(created.getTime() / 1000),
+          root: { ...root, uid: 0, gid: 0 },
+          logger: input.logger,
+          signal: stop,
+        },
+      );
+    },
+  );
+  input.signal?.throwIfAborted();
+  return { squashfsBytes: squash.size, tool: squash.tool };
+}
+
+/**
+ * `nvcr.io/nvidia/pytorch:24.01-py3` (formatReference's canonical form) →
+ * `docker://nvcr.io#nvidia/pytorch:24.01-py3` (enroot's form).
+ */
+export function provenance(reference: string): string {
+  const slash = reference.indexOf("/");
+  if (slash < 0) return `docker://${reference}`;
+  return `docker://${reference.slice(0, slash)}#${reference.slice(slash + 1)}`;
+}
