@@ -35,6 +35,13 @@ import { blobCacheDir } from "./cache.js";
 import type { ContainerRow } from "../catalog/catalog.js";
 import { placeFile, sha256File, storagePath } from "../catalog/storage.js";
 import { checkSquashfsOptions } from "../build/squashfs/builder.js";
+import {
+  chooseBuilder,
+  parseBuilder,
+  type BuilderName,
+  type ChosenBuilder,
+} from "../build/squashfs/choose-builder.js";
+import { detectSquashfsTools } from "../build/squashfs/tools.js";
 import { compressionKey, parseCompression, type CompressionSpec } from "../build/squashfs/compression.js";
 import { acquireLock, type HeldLock } from "../cache/lock.js";
 import { singularityOverlay } from "../build/singularity/overlay.js";
@@ -78,6 +85,11 @@ export interface PullOptions {
    * (see build/squashfs/compression.ts); the defaults are gzip 6 and zstd 3.
    */
   compression?: string | CompressionSpec;
+  /**
+   * Who writes the squashfs: `native` (in process), `tar2sqfs` or `sqfstar`; default
+   * SREGISTRY_BUILDER, else build/squashfs/choose-builder.ts's default.
+   */
+  builder?: BuilderName;
   /** Parallel downloads; default SREGISTRY_PYTHON_THREADS. */
   threads?: number;
   allowForeignLayers?: boolean;
@@ -112,6 +124,7 @@ interface Job {
   options: PullOptions;
   useCatalog: boolean;
   compression: CompressionSpec;
+  builder: ChosenBuilder;
   key: string;
   /** Estimated size of the output, for a full-disk message. */
   outputBytes: number;
@@ -139,10 +152,17 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
       ? options.compression
       : parseCompression(options.compression ?? "gzip");
   const useCatalog = ctx.catalogEnabled && !options.noCache && options.sandbox === undefined;
+  const builder =
+    options.sandbox === undefined
+      ? chooseBuilder(options.builder ?? parseBuilder(ctx.env.SREGISTRY_BUILDER), compression, () =>
+          detectSquashfsTools(),
+        )
+      : "native";
   // An explicit level needs a tool that takes one: say so now, not after the download. (Only
   // then: probing the tools costs three process starts, too much for a re-pull answered at once.)
   const explicitLevel = compression.level !== undefined || compression.hc === true;
-  if (options.sandbox === undefined && explicitLevel) checkSquashfsOptions(squashfsOptions(compression));
+  if (options.sandbox === undefined && explicitLevel && builder !== "native")
+    checkSquashfsOptions({ ...squashfsOptions(compression), tool: builder });
   await checkTargets(ctx, remote, options, useCatalog);
 
   emit({ type: "stage", stage: "resolve" });
@@ -154,9 +174,10 @@ async function pullWith(ctx: Context, remote: Remote, options: PullOptions): Pro
     options,
     useCatalog,
     compression,
+    builder,
     emit,
     timer,
-    key: keyFor(ctx, remote, options.platform, compression, topDigest),
+    key: keyFor(ctx, remote, options.platform, compression, builder, topDigest),
     outputBytes: 0,
   };
   if (!useCatalog) return resolveAndBuild(job, topDigest);
@@ -233,7 +254,7 @@ async function resolveAndBuild(job: Job, topDigest: string): Promise<PullResult>
     checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
     // The tag may have moved since its digest was read: key the build on what was really resolved.
     const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-    if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options.platform, compression, resolvedTop);
+    if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options.platform, compression, job.builder, resolvedTop);
     timer.end("resolve");
     // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
     const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
@@ -304,6 +325,7 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
         platform: resolved.platform,
         preferCmd: job.ctx.settings.dockerCmd,
         compression: job.compression,
+        builder: job.builder,
         out: tmpPath,
         logger: job.ctx.logger,
         buildKey: job.key,
@@ -548,6 +570,7 @@ function keyFor(
   remote: Remote,
   platform: Platform | undefined,
   compression: CompressionSpec,
+  builder: ChosenBuilder,
   topDigest: string,
 ): string {
   return pullKey({
@@ -556,6 +579,7 @@ function keyFor(
     reference: formatReference(remote.reference),
     compression: compressionKey(compression),
     preferCmd: ctx.settings.dockerCmd,
+    ...(builder === "native" ? { builder } : {}),
   });
 }
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `sregistry` executable. */
+// Must stay the first import: it sizes the thread pool before its first use (see the module).
+import "./threadpool.js";
 import { runCli } from "./program.js";
 
 const code = await runCli(process.argv.slice(2), {
