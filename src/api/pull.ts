@@ -254,7 +254,8 @@ async function resolveAndBuild(job: Job, topDigest: string): Promise<PullResult>
     checkForeignLayers(resolved.layers, options.allowForeignLayers ?? false);
     // The tag may have moved since its digest was read: key the build on what was really resolved.
     const resolvedTop = resolved.index?.digest ?? resolved.manifest.digest;
-    if (resolvedTop !== topDigest) job.key = keyFor(ctx, remote, options.platform, compression, job.builder, resolvedTop);
+    if (resolvedTop !== topDigest)
+      job.key = keyFor(ctx, remote, options.platform, compression, job.builder, resolvedTop);
     timer.end("resolve");
     // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
     const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
