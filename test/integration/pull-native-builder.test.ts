@@ -65,7 +65,7 @@ describe(
       const { offset, list } = await sifPartition(sif);
       assert.match(list, /FS \(Squashfs\/\*System\/amd64\)/);
       const listing = (await run("unsquashfs", ["-lln", "-o", String(offset), sif])).stdout;
-      assert.match(listing, /-rwsr-xr-x root\/root\s+\d+ \S+ \S+ squashfs-root\/bin\/sh/);
+      assert.match(listing, /-rwsr-xr-x 0\/0\s+\d+ \S+ \S+ squashfs-root\/bin\/sh\n/);
       assert.match(listing, /squashfs-root\/\.singularity\.d\/runscript/);
       const ours = snapshotTree(await extractSifPartition(sif, join(work, "root")));
       const theirs = await umociSnapshot(server, "library/rich:1", join(work, "umoci"));
