@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-/** The `sregistry` executable. */
-// Must stay the first import: it sizes the thread pool before its first use (see the module).
-import "./threadpool.js";
+/** The CLI program run by the `sregistry` executable (sregistry.cts, which sizes the thread pool first). */
 import { runCli } from "./program.js";
 
 const code = await runCli(process.argv.slice(2), {
