@@ -21,7 +21,7 @@ import { measure, type Measurement } from "./measure.js";
 const layers = Number(process.env.BENCH_LAYERS ?? 15);
 const layerMb = Number(process.env.BENCH_LAYER_MB ?? 40);
 const root = process.env.BENCH_DIR ?? join(tmpdir(), "sregistry-bench");
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const cli = fileURLToPath(new URL("../src/cli/sregistry.cjs", import.meta.url));
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const secs = (m: Measurement) => `${m.seconds.toFixed(2)} s`;

@@ -19,6 +19,7 @@ export type { ContainerRow } from "./catalog/catalog.js";
 export type { RecordOptions, RecordResult } from "./api/record.js";
 export type { PushOrasOptions, PushOrasResult } from "./api/oras.js";
 export type { PullOptions, PullResult } from "./api/pull.js";
+export type { BuilderName } from "./image/squashfs/choose-builder.js";
 export type { PullEvent, PullStage } from "./pull/events.js";
 export type { AddOptions, AddResult } from "./api/add.js";
 export type { SearchOptions, SearchResult } from "./api/search.js";

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `sregistry` executable. */
+/** The CLI program run by the `sregistry` executable (sregistry.cts, which sizes the thread pool first). */
 import { runCli } from "./program.js";
 
 const code = await runCli(process.argv.slice(2), {

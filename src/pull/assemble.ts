@@ -8,9 +8,12 @@
  * await assembleSif({ layers, config, reference: "nvcr.io/nvidia/tensorflow:17.11", out: tmpPath, ... });
  * ```
  */
+import { createHash } from "node:crypto";
 import { buildSquashfs } from "../image/squashfs/builder.js";
+import type { ChosenBuilder } from "../image/squashfs/choose-builder.js";
+import { buildNative } from "../image/squashfs/native.js";
 import type { Compression } from "../image/squashfs/args.js";
-import type { CompressionSpec } from "../image/squashfs/compression.js";
+import { compressionKey, type CompressionSpec } from "../image/squashfs/compression.js";
 import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
 import { singularityMetadata } from "../image/singularity/metadata.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
@@ -30,6 +33,8 @@ export interface AssembleInput {
   preferCmd: boolean;
   /** An algorithm (its default level) or a parsed `--compression` value. */
   compression: Compression | CompressionSpec;
+  /** Who writes the squashfs (choose-builder.ts); default "auto", an installed external tool. */
+  builder?: ChosenBuilder;
   /** Temp path of the SIF to write (same directory as its final place). */
   out: string;
   logger: Logger;
@@ -77,21 +82,23 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
     ...(input.onBytes ? { onBytes: input.onBytes } : {}),
   };
   // The squashfs goes straight into the SIF's partition slot; the head is written afterwards
-  // (sqfstar zero-fills what comes before its offset).
+  // (sqfstar zero-fills what comes before its offset; tar2sqfs needs a temp file and a copy).
+  const output = { path: input.out, offset: sifPartitionOffset(meta) };
+  const mkfsTime = Math.floor(created.getTime() / 1000);
+  const builder = input.builder ?? "auto";
   const squash = await flattenInto(flatten, (tar, root, stop) =>
-    buildSquashfs(
-      tar,
-      { path: input.out, offset: sifPartitionOffset(meta) },
-      {
-        compression: spec.algorithm,
-        ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
-        ...(spec.hc ? { lz4hc: true } : {}),
-        mkfsTime: Math.floor(created.getTime() / 1000),
-        root,
-        logger: input.logger,
-        signal: stop, // also aborted when the user's signal is
-      },
-    ),
+    builder === "native"
+      ? buildNative(tar, output, { compression: spec, mkfsTime, root, logger: input.logger, signal: stop })
+      : buildSquashfs(tar, output, {
+          compression: spec.algorithm,
+          ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
+          ...(spec.hc ? { lz4hc: true } : {}),
+          mkfsTime,
+          root,
+          tool: builder,
+          logger: input.logger,
+          signal: stop, // also aborted when the user's signal is
+        }),
   );
   input.signal?.throwIfAborted();
   await createSif(input.out, {

@@ -40,6 +40,13 @@ import { blobCacheDir } from "../cache/layout.js";
 import type { ContainerRow } from "../catalog/catalog.js";
 import { placeFile, sha256File, storagePath } from "../catalog/storage.js";
 import { checkSquashfsOptions } from "../image/squashfs/builder.js";
+import {
+  chooseBuilder,
+  parseBuilder,
+  type BuilderName,
+  type ChosenBuilder,
+} from "../image/squashfs/choose-builder.js";
+import { detectSquashfsTools } from "../image/squashfs/tools.js";
 import { compressionKey, parseCompression, type CompressionSpec } from "../image/squashfs/compression.js";
 import { acquireLock, type HeldLock } from "../cache/lock.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
@@ -84,6 +91,11 @@ export interface PullOptions {
    * (see image/squashfs/compression.ts); the defaults are gzip 6 and zstd 3.
    */
   compression?: string | CompressionSpec;
+  /**
+   * Who writes the squashfs: `native` (in process), `tar2sqfs` or `sqfstar`; default
+   * SREGISTRY_BUILDER, else image/squashfs/choose-builder.ts's default.
+   */
+  builder?: BuilderName;
   /** Parallel downloads; default SREGISTRY_PYTHON_THREADS. */
   threads?: number;
   allowForeignLayers?: boolean;
@@ -130,6 +142,7 @@ interface Job {
   options: PullOptions;
   useCatalog: boolean;
   compression: CompressionSpec;
+  builder: ChosenBuilder;
   key: string;
   /** Estimated size of the output, for a full-disk message. */
   outputBytes: number;
@@ -156,10 +169,17 @@ export async function pullWith(
       : parseCompression(options.compression ?? "gzip");
   const useCatalog =
     ctx.catalogEnabled && !options.noCache && options.sandbox === undefined && options.format !== "squashfs";
+  const builder =
+    options.sandbox === undefined
+      ? chooseBuilder(options.builder ?? parseBuilder(ctx.env.SREGISTRY_BUILDER), compression, () =>
+          detectSquashfsTools(),
+        )
+      : "native";
   // An explicit level needs a tool that takes one: say so now, not after the download. (Only
   // then: probing the tools costs three process starts, too much for a re-pull answered at once.)
   const explicitLevel = compression.level !== undefined || compression.hc === true;
-  if (options.sandbox === undefined && explicitLevel) checkSquashfsOptions(squashfsOptions(compression));
+  if (options.sandbox === undefined && explicitLevel && builder !== "native")
+    checkSquashfsOptions({ ...squashfsOptions(compression), tool: builder });
   await checkTargets(ctx, remote, options, useCatalog);
 
   emit({ type: "stage", stage: "resolve" });
@@ -176,9 +196,10 @@ export async function pullWith(
     options,
     useCatalog,
     compression,
+    builder,
     emit,
     timer,
-    key: keyFor(ctx, remote, options.platform, compression, topDigest),
+    key: keyFor(ctx, remote, options.platform, compression, builder, topDigest),
     outputBytes: 0,
   };
   if (!useCatalog) return resolveAndBuild(job, top);
@@ -324,6 +345,7 @@ async function fetchAndBuild(job: Job, resolved: ResolvedImage, store: BlobStore
         platform: resolved.platform,
         preferCmd: job.ctx.settings.dockerCmd,
         compression: job.compression,
+        builder: job.builder,
         out: tmpPath,
         logger: job.ctx.logger,
         buildKey: job.key,
@@ -568,6 +590,7 @@ function keyFor(
   remote: Remote,
   platform: Platform | undefined,
   compression: CompressionSpec,
+  builder: ChosenBuilder,
   topDigest: string,
 ): string {
   return pullKey({
@@ -576,6 +599,7 @@ function keyFor(
     reference: formatReference(remote.reference),
     compression: compressionKey(compression),
     preferCmd: ctx.settings.dockerCmd,
+    ...(builder === "native" ? { builder } : {}),
   });
 }
 

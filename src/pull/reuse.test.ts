@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
+import { VERSION } from "../version.js";
 import { pullKey, type PullKeyInput } from "./reuse.js";
 
 describe("pullKey", () => {
@@ -24,8 +26,21 @@ describe("pullKey", () => {
       { reference: "registry.example/org/app:2" },
       { compression: "zstd" },
       { preferCmd: true },
+      { builder: "native" },
     ];
     const keys = new Set([pullKey(base), ...variants.map((v) => pullKey({ ...base, ...v }))]);
     assert.equal(keys.size, variants.length + 1);
+  });
+
+  it("keeps the keys of external-tool builds as they were: no builder field, no change", () => {
+    // The same text as before the builder existed, so earlier tar2sqfs builds are still reused.
+    const old = createHash("sha256")
+      .update(
+        ["sregistry-pull", VERSION, base.topDigest, "linux/amd64/", base.reference, "gzip", "false"].join(
+          "\n",
+        ),
+      )
+      .digest("hex");
+    assert.equal(pullKey(base), old);
   });
 });

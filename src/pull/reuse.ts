@@ -28,12 +28,18 @@ export interface PullKeyInput {
   reference: string;
   compression: string;
   preferCmd: boolean;
+  /**
+   * The squashfs builder when it is the native writer (its bytes differ from tar2sqfs's); left out
+   * for the external tools so the keys of their earlier builds stay valid.
+   */
+  builder?: "native";
 }
 
 /** Hex sha256 over the inputs of a build; also seeds the SIF's deterministic ID. */
 export function pullKey(input: PullKeyInput): string {
   const platform = [input.platform.os, input.platform.architecture, input.platform.variant ?? ""].join("/");
   const parts = [input.topDigest, platform, input.reference, input.compression, String(input.preferCmd)];
+  if (input.builder !== undefined) parts.push(`builder=${input.builder}`);
   return createHash("sha256")
     .update(["sregistry-pull", VERSION, ...parts].join("\n"))
     .digest("hex");

@@ -63,10 +63,13 @@ export function isolatedEnv(baseDir: string): Record<string, string> {
   };
 }
 
-/** The few variables of the caller that a CLI run keeps (no test-runner or sregistry settings). */
+/**
+ * The few variables of the caller that a CLI run keeps: no test-runner settings, and of sregistry's
+ * only SREGISTRY_BUILDER, so a suite can be run with each squashfs builder.
+ */
 function baseEnv(): Record<string, string> {
   const kept: Record<string, string> = { LANG: "C.UTF-8", NO_COLOR: "1" };
-  for (const name of ["PATH", "TZ", "LC_ALL"]) {
+  for (const name of ["PATH", "TZ", "LC_ALL", "SREGISTRY_BUILDER"]) {
     const value = process.env[name];
     if (value !== undefined) kept[name] = value;
   }

@@ -15,6 +15,7 @@ import { Option, type Command } from "commander";
 import { pushOras } from "../../api/oras.js";
 import { pull, type PullResult } from "../../api/pull.js";
 import { registryClient } from "../../pull/remote.js";
+import { parseBuilder } from "../../image/squashfs/choose-builder.js";
 import { parseCompression } from "../../image/squashfs/compression.js";
 import { parseCatalogUri } from "../../reference/catalog-uri.js";
 import { parseOrasUri } from "../../reference/oras.js";
@@ -29,6 +30,7 @@ interface PullFlags {
   force?: boolean;
   cache?: boolean;
   compression: string;
+  builder?: string;
   threads?: string;
   allowForeignLayers?: boolean;
   insecure?: boolean;
@@ -62,6 +64,10 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         "squashfs compression: gzip (mounts everywhere), zstd, lz4; levels gzip:1-9 (6), zstd:1-22 (3), lz4:hc",
       ).default("gzip"),
     )
+    .option(
+      "--builder <name>",
+      "who writes the squashfs: native (in process, gzip), tar2sqfs or sqfstar (default SREGISTRY_BUILDER, else native)",
+    )
     .option("--threads <n>", "parallel layer downloads (default SREGISTRY_PYTHON_THREADS, 9)")
     .option("--allow-foreign-layers", "also fetch non-distributable layers")
     .option("--insecure", "plain http to the registry (like SREGISTRY_<CLIENT>_NOHTTPS=yes)")
@@ -83,6 +89,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
       rt.announce(registryClient(ctx, image).client);
       const threads = parseThreads(flags.threads);
       const compression = parseCompression(flags.compression);
+      const builder = parseBuilder(flags.builder);
       const platform = chosenPlatform(flags, ctx.settings);
       if (flags.sandbox !== undefined && flags.name !== undefined) {
         throw new SregistryError("--sandbox and --name cannot be used together");
@@ -109,6 +116,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
             ...(flags.format === "squashfs" ? { format: "squashfs" as const } : {}),
             noCache: flags.cache === false,
             compression,
+            ...(builder ? { builder } : {}),
             ...(threads ? { threads } : {}),
             allowForeignLayers: Boolean(flags.allowForeignLayers),
             insecure: Boolean(flags.insecure),

@@ -161,6 +161,15 @@ export class DataWriter {
     if (this.failure !== null) throw this.failure;
   }
 
+  /**
+   * Gives up: no queued job writes any more, and this resolves once none is running, so the
+   * caller may close the file descriptor without a late write landing in a reused one.
+   */
+  async abort(reason: unknown): Promise<void> {
+    this.failure ??= reason;
+    await this.chain;
+  }
+
   /** Writes the last fragment block and waits for every queued write. */
   async finish(): Promise<void> {
     if (this.open !== null)

@@ -212,6 +212,15 @@ export class SquashfsWriter {
     return this.data.drain();
   }
 
+  /**
+   * Stops writing (for a cancelled build): resolves once no write is in flight, so `fd` can be
+   * closed safely. The image is incomplete afterwards; `finish()` must not be called.
+   */
+  abort(reason: unknown): Promise<void> {
+    this.finished = true;
+    return this.data.abort(reason);
+  }
+
   /** Writes everything but file content, then the superblock; returns the image's size. */
   async finish(): Promise<SquashfsImage> {
     if (this.finished) throw new Error("finish() called twice");
