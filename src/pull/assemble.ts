@@ -8,12 +8,11 @@
  * await assembleSif({ layers, config, reference: "nvcr.io/nvidia/tensorflow:17.11", out: tmpPath, ... });
  * ```
  */
-import { createHash } from "node:crypto";
 import { buildSquashfs } from "../image/squashfs/builder.js";
 import type { ChosenBuilder } from "../image/squashfs/choose-builder.js";
 import { buildNative } from "../image/squashfs/native.js";
 import type { Compression } from "../image/squashfs/args.js";
-import { compressionKey, type CompressionSpec } from "../image/squashfs/compression.js";
+import type { CompressionSpec } from "../image/squashfs/compression.js";
 import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
 import { singularityMetadata } from "../image/singularity/metadata.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
