@@ -9,7 +9,7 @@ import { catalogStorage, describeCatalogStorage } from "./catalog-storage.js";
 import { catalogStorageOf, openCatalog } from "./database.js";
 import { makeTempDir } from "./catalog.testing.js";
 
-const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.testing.ts", import.meta.url));
 const NFS = 0x6969;
 const LUSTRE = 0x0bd00bd0;
 const EXT4 = 0xef53;
