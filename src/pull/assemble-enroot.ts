@@ -11,9 +11,8 @@
  */
 import { buildSquashfs } from "../image/squashfs/builder.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
-import { type AssembleInput, type AssembleResult, imageCreated } from "./assemble.js";
+import { type AssembleInput, type AssembleResult, imageCreated, singularityInput } from "./assemble.js";
 import { flattenInto } from "../image/flatten-stream.js";
-import { VERSION } from "../version.js";
 import { allRootTar } from "../image/enroot/all-root.js";
 import { enrootEnvironment } from "../image/enroot/files.js";
 import { enrootOverlay } from "../image/enroot/overlay.js";
@@ -28,14 +27,7 @@ export async function assembleEnrootSquashfs(input: AssembleInput): Promise<Asse
     );
   }
   const overlay = [
-    ...singularityOverlay({
-      config: input.config,
-      reference: input.reference,
-      manifestDigest: input.manifestDigest,
-      preferCmd: input.preferCmd,
-      created,
-      toolVersion: VERSION,
-    }),
+    ...singularityOverlay(singularityInput(input)),
     ...enrootOverlay({ config: input.config, uri: provenance(input.reference), created }),
   ];
   const spec = typeof input.compression === "string" ? { algorithm: input.compression } : input.compression;

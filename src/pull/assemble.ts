@@ -57,16 +57,21 @@ export function imageCreated(config: ImageConfig): Date {
   return Number.isFinite(parsed) && parsed > 0 ? new Date(Math.floor(parsed / 1000) * 1000) : new Date(0);
 }
 
-export async function assembleSif(input: AssembleInput): Promise<AssembleResult> {
-  const created = imageCreated(input.config);
-  const singularity = {
+/** What /.singularity.d is made from, for the SIF and for the enroot squashfs alike. */
+export function singularityInput(input: AssembleInput) {
+  return {
     config: input.config,
     reference: input.reference,
     manifestDigest: input.manifestDigest,
     preferCmd: input.preferCmd,
-    created,
+    created: imageCreated(input.config),
     toolVersion: VERSION,
   };
+}
+
+export async function assembleSif(input: AssembleInput): Promise<AssembleResult> {
+  const singularity = singularityInput(input);
+  const created = singularity.created;
   const meta = singularityMetadata(singularity);
   const spec = specOf(input.compression);
   const flatten = {
