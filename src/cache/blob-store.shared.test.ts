@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import { digestOf } from "../oci/digest.js";
 import { BlobStore } from "./blob-store.js";
 import type { BlobOpener } from "./download.js";
@@ -95,6 +96,44 @@ describe("a blob cache others can write to", () => {
     } finally {
       process.umask(old);
     }
+  });
+
+  it("never shows another process a shared directory before it has its final mode", async () => {
+    const parent = await fresh();
+    await chmod(parent, 0o2770);
+    const subs = ["sregistry", "sregistry/blobs", "sregistry/blobs/sha256", "sregistry/blobs/tmp"];
+    // Another process deciding "shared or private" from a directory caught between mkdir (mode cut
+    // by the umask) and chmod would make private directories inside the shared cache. A thread
+    // watching the paths plays that process.
+    const watcher = new Worker(
+      `const { statSync } = require("node:fs");
+       const { parentPort, workerData } = require("node:worker_threads");
+       const seen = new Set();
+       let stop = false;
+       parentPort.on("message", () => { stop = true; });
+       (function poll() {
+         for (let i = 0; i < 2000; i++)
+           for (const path of workerData) {
+             try { seen.add((statSync(path).mode & 0o7777).toString(8)); } catch {}
+           }
+         if (stop) parentPort.postMessage([...seen]); else setImmediate(poll);
+       })();`,
+      { eval: true, workerData: subs.map((sub) => join(parent, sub)) },
+    );
+    const old = process.umask(0o077);
+    try {
+      for (let round = 0; round < 20; round++) {
+        await rm(join(parent, "sregistry"), { recursive: true, force: true });
+        await new BlobStore(join(parent, "sregistry", "blobs")).ensure(descriptor, counting());
+      }
+    } finally {
+      process.umask(old);
+    }
+    const seen = new Promise<string[]>((resolve) => watcher.once("message", resolve));
+    watcher.postMessage("stop");
+    const modes = await seen;
+    await watcher.terminate();
+    assert.deepEqual(modes, ["2770"]);
   });
 
   it("stays private under a world-writable parent such as /tmp", async () => {

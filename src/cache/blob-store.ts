@@ -36,7 +36,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, openSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { parseDigest } from "../oci/digest.js";
@@ -323,22 +323,56 @@ export class BlobStore {
   }
 }
 
-/** Creates `dir` and its missing parents: private, or 2770 in a group-shared cache whatever the umask. */
+/**
+ * Creates `dir` and its missing parents: private, or 2770 in a group-shared cache whatever the umask.
+ *
+ * In a shared cache a directory appears under its final name only once it has its final mode: it is
+ * made under a staging name, chmodded, then renamed into place. Otherwise another process could see a
+ * directory between mkdir (mode cut by the umask) and chmod, judge the cache private, and create its
+ * own directories 0700 inside a shared cache.
+ */
 async function makeDir(dir: string, shared: boolean): Promise<void> {
   try {
-    const first = await mkdir(dir, { recursive: true, mode: shared ? SHARED_DIR_MODE : DIR_MODE });
-    if (shared && first !== undefined) {
-      for (let created = dir; ; created = dirname(created)) {
-        await chmod(created, SHARED_DIR_MODE);
-        if (created === first || dirname(created) === created) break;
-      }
-    }
+    if (shared) await makeSharedDir(dir);
+    else await mkdir(dir, { recursive: true, mode: DIR_MODE });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new SregistryError(`cannot create blob cache directory ${dir}: ${reason}`, {
       code: "CACHE_WRITE",
       cause: err,
     });
+  }
+}
+
+async function makeSharedDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = dir; !(await isDirectory(current)); current = dirname(current)) {
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const created of missing) await publishSharedDir(created);
+}
+
+async function publishSharedDir(dir: string): Promise<void> {
+  const staging = `${dir}.${randomBytes(6).toString("hex")}.mkdir`;
+  await mkdir(staging, { mode: SHARED_DIR_MODE });
+  try {
+    await chmod(staging, SHARED_DIR_MODE);
+    // rename(2) onto an existing empty directory replaces it atomically; onto a non-empty one it
+    // fails, and then the directory another process published stays.
+    await rename(staging, dir);
+  } catch (err) {
+    await rmdir(staging).catch(() => undefined);
+    if (!(await isDirectory(dir))) throw err;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (err) {
+    if (isErrnoCode(err, "ENOENT")) return false;
+    throw err;
   }
 }
 
