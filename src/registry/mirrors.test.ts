@@ -222,21 +222,33 @@ test("a mirror that is down, failing or refusing falls back to the origin", asyn
     assert.equal(r.headers.authorization, undefined);
 });
 
-test("a mirror that accepts but never answers is given up after the headers deadline", async () => {
-  const hanging = await server(() => {
-    /* never answers */
-  });
-  const c = client(mirrorsPlan(hanging.host));
-  const started = Date.now();
-  try {
-    assert.deepEqual(await pullAll(c), layer);
-  } finally {
-    c.close();
-  }
-  const seconds = (Date.now() - started) / 1000;
-  assert.ok(seconds < 6, `fell back in ${seconds} s`);
-  assert.ok(seconds >= 3.5, `waited for the deadline (${seconds} s)`);
-});
+// What gave up on the mirror is checked (its headers deadline), not seconds: the test's timeout
+// is only a hang guard, so a loaded machine cannot fail it.
+test(
+  "a mirror that accepts but never answers is given up after the headers deadline",
+  { timeout: 60_000 },
+  async () => {
+    const hanging = await server(() => {
+      /* never answers */
+    });
+    debug.length = 0;
+    const c = client(mirrorsPlan(hanging.host));
+    try {
+      assert.deepEqual(await pullAll(c), layer);
+    } finally {
+      c.close();
+    }
+    assert.ok(
+      debug.some((l) => l.includes(`mirror ${hanging.host} failed (no answer within 4000 ms)`)),
+      debug.join(""),
+    );
+    assert.equal(
+      debug.filter((l) => l.includes(`mirror ${hanging.host} failed`)).length,
+      1,
+      "one deadline, then the mirror is skipped",
+    );
+  },
+);
 
 test("digest-only mirrors never answer a tag; tag manifests come from the origin", async () => {
   const cache = await server(registry("team/app"));
