@@ -27,7 +27,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseDigest } from "../oci/digest.js";
 import type { Descriptor } from "../oci/types.js";
-import { isBadSource } from "../util/bad-source.js";
+import { isBadSource, refuseSource } from "../util/bad-source.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { FILE_MODE } from "./layout.js";
@@ -163,6 +163,9 @@ async function copyBody(
         if (data.length === 0) continue;
       }
       if (descriptor.size >= 0 && progress.written + data.length > descriptor.size) {
+        // A mirror's body: set the mirror aside and start again from the next source.
+        const refused = refuseSource(body, `a body longer than the blob's ${descriptor.size} bytes`);
+        if (refused) throw refused;
         throw new SregistryError(
           `blob ${descriptor.digest} from ${where(options)} is larger than its size ${descriptor.size}`,
           { code: "SIZE_MISMATCH" },

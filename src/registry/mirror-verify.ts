@@ -13,7 +13,8 @@
  * bad answer. A longer body is handed on as it streams and checked at its end; if it fails (wrong
  * digest, connection cut, stall past the socket's idle timeout) the body fails with a
  * BadSourceError, which tells the blob cache to discard what it received and fetch the blob
- * again from byte 0, from the next source (util/bad-source.ts). A manifest longer than
+ * again from byte 0, from the next source (util/bad-source.ts); the blob cache can also refuse
+ * such a body itself when it runs past the blob's size, which only it knows. A manifest longer than
  * `MAX_MANIFEST_BYTES` is refused like a wrong one.
  *
  * @example
@@ -26,7 +27,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import { digestOf, isDigest, parseDigest, type Digest } from "../oci/digest.js";
-import { BadSourceError } from "../util/bad-source.js";
+import { BadSourceError, REFUSE_SOURCE, type RefusableBody } from "../util/bad-source.js";
 import { header, type HttpResponse } from "./http.js";
 import { MAX_MANIFEST_BYTES } from "./manifest.js";
 import { schema1Payload } from "./schema1.js";
@@ -80,6 +81,13 @@ export async function verifyMirrorBody(
         const body = Readable.from(streamRest(head, iterator, hash, size, expected, options), {
           objectMode: false,
         });
+        // Only the consumer knows the blob's size: let it refuse a body that runs past it.
+        Object.assign(body, {
+          [REFUSE_SOURCE]: (why: string) => {
+            options.onBadStream(why, false);
+            return new BadSourceError(options.host, `mirror ${options.host} served ${why}`);
+          },
+        } satisfies RefusableBody);
         return { response: { ...res, body } };
       }
     }

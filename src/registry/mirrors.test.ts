@@ -357,6 +357,14 @@ for (const [label, serve] of [
     },
   ],
   [
+    "makes longer",
+    (res: http.ServerResponse) => {
+      const longer = Buffer.concat([big, Buffer.from("one more")]);
+      res.writeHead(200, { "content-length": String(longer.length) });
+      res.end(longer);
+    },
+  ],
+  [
     "cuts short",
     (res: http.ServerResponse) => {
       res.writeHead(200, { "content-length": String(big.length) });
