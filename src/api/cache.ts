@@ -5,7 +5,7 @@
  * Which images use a blob comes from the catalog rows' `metrics`: a pull stores the image manifest
  * there (key "2", or "1" for schema 1), with the config and layer digests. Last use is the later of
  * the download and the last pull that used the blob (cache/gc.ts). Cleaning never removes a blob a
- * running pull holds or downloads, on any host sharing the cache (`removeUnheldBlob`), so it is
+ * running pull holds or downloads, on any host sharing the cache (`removeUnheldBlobs`), so it is
  * safe to run from cron on a shared cache while jobs pull.
  *
  * @example
@@ -16,7 +16,7 @@
  * ```
  */
 import { existsSync } from "node:fs";
-import { listBlobs, pruneTemp, removeUnheldBlob, heldBlobs } from "../cache/gc.js";
+import { heldBlobs, listBlobs, pruneTemp, removeUnheldBlobs, type RemovalOutcome } from "../cache/gc.js";
 import { parseMetrics } from "../catalog/catalog.js";
 import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
@@ -78,7 +78,7 @@ export async function cacheList(ctx: Context): Promise<CacheListing> {
       size: blob.size,
       lastUsed: new Date(blob.lastUsedMs).toISOString(),
       images: users.get(blob.digest) ?? [],
-      held: held.has(blob.digest.slice(blob.digest.indexOf(":") + 1)),
+      held: held.has(hexOf(blob.digest)),
     }));
   return { root, blobs, totalBytes: blobs.reduce((sum, blob) => sum + blob.size, 0) };
 }
@@ -100,26 +100,45 @@ export async function cacheClean(ctx: Context, options: CacheCleanOptions): Prom
     remainingBytes: 0,
     dryRun: options.dryRun === true,
   };
+  // Choose with the holds read once by cacheList, then remove the whole choice in one batch
+  // (removeUnheldBlobs reads the holds once more, after taking every chosen blob out of sight).
+  const chosen: CacheEntry[] = [];
   for (const blob of listing.blobs) {
     const old = olderThanMs !== undefined && now - Date.parse(blob.lastUsed) > olderThanMs;
     const over = maxBytes !== undefined && remaining > maxBytes;
     if (!options.all && !old && !over) continue;
-    const outcome = blob.held
-      ? "held"
-      : options.dryRun
-        ? "removed"
-        : await removeUnheldBlob(listing.root, blob.digest);
-    if (outcome === "held") {
+    if (blob.held) {
       result.skipped.push(blob);
+      continue;
+    }
+    chosen.push(blob);
+    remaining -= blob.size;
+  }
+  const outcomes = options.dryRun
+    ? new Map<string, RemovalOutcome>()
+    : await removeUnheldBlobs(
+        listing.root,
+        chosen.map((blob) => blob.digest),
+        { heldBefore: new Set(listing.blobs.filter((b) => b.held).map((b) => hexOf(b.digest))) },
+      );
+  for (const blob of chosen) {
+    const outcome = outcomes.get(blob.digest) ?? "removed";
+    if (outcome === "held") {
+      // A pull started during the clean: it keeps its blob, which stays counted in the cache.
+      result.skipped.push(blob);
+      remaining += blob.size;
       continue;
     }
     if (outcome === "removed") result.removed.push(blob);
     result.freedBytes += blob.size;
-    remaining -= blob.size;
   }
   if (!options.dryRun) await pruneTemp(listing.root).catch(() => undefined);
   result.remainingBytes = remaining;
   return result;
+}
+
+function hexOf(digest: string): string {
+  return digest.slice(digest.indexOf(":") + 1);
 }
 
 /** `30d`, `12h`, `90m`, `45s`, `2w` (or a bare number of days) in milliseconds. */

@@ -6,7 +6,10 @@
  * for the rest; a server that honours Range continues at that offset, one that ignores it restarts at
  * 0 and the already-written prefix is skipped (the final digest covers exactly the file's bytes, so a
  * server that sends different bytes the second time is still caught). Attempts are counted per run
- * without progress, so a slow but steadily advancing link is never given up on.
+ * without progress, so a slow but steadily advancing link is never given up on. A body that fails
+ * with a BadSourceError (util/bad-source.ts: its source served wrong bytes or stalled, and has been
+ * set aside) is not resumed: everything received is discarded (the file truncated, the hash and the
+ * progress reset) and the blob is asked for again from byte 0, which goes to the next source.
  *
  * Errors: `SIZE_MISMATCH` (too many bytes), `DIGEST_MISMATCH`, `DOWNLOAD_FAILED` (retries exhausted),
  * `NO_SPACE`/`CACHE_WRITE` (local disk). The caller owns the temp file and removes it on failure.
@@ -24,6 +27,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseDigest } from "../oci/digest.js";
 import type { Descriptor } from "../oci/types.js";
+import { isBadSource, refuseSource } from "../util/bad-source.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { FILE_MODE } from "./layout.js";
@@ -41,7 +45,10 @@ export interface OpenedBody {
 export type BlobOpener = (offset: number) => Promise<OpenedBody>;
 
 export interface DownloadOptions {
-  /** Called with the number of new blob bytes each time some arrive; the deltas sum to the blob size. */
+  /**
+   * Called with the number of new blob bytes each time some arrive; the deltas sum to the blob size
+   * (a download that starts over from another source reports the discarded bytes as a negative delta).
+   */
   onProgress?: (bytesDelta: number) => void;
   signal?: AbortSignal;
   /** Attempts in a row that bring no new bytes before giving up. Default 5. */
@@ -58,6 +65,7 @@ const BACKOFF_MAX_MS = 10_000;
 interface Progress {
   hash: Hash;
   written: number;
+  algorithm: string;
 }
 
 /** Downloads into `tempPath` (created exclusively), verifies size and digest, fsyncs; returns the size. */
@@ -72,7 +80,7 @@ export async function downloadTo(
     throw localError(err, tempPath);
   });
   try {
-    const progress: Progress = { hash: createHash(algorithm), written: 0 };
+    const progress: Progress = { hash: createHash(algorithm), written: 0, algorithm };
     await receiveWithResume(file, tempPath, progress, descriptor, opener, options);
     const actual = `${algorithm}:${progress.hash.digest("hex")}`;
     if (actual !== descriptor.digest) {
@@ -112,6 +120,12 @@ async function receiveWithResume(
       throw new Error(`connection closed after ${progress.written} of ${descriptor.size} bytes`);
     } catch (err) {
       if (!isRetryable(err, options.signal)) throw err;
+      if (isBadSource(err)) {
+        await discardReceived(file, tempPath, progress, options);
+        fruitless += 1;
+        if (fruitless >= maxAttempts) throw exhausted(err, descriptor, options, maxAttempts);
+        continue; // no pause: the next request goes to another source
+      }
       fruitless = progress.written > before ? 1 : fruitless + 1;
       if (fruitless >= maxAttempts) throw exhausted(err, descriptor, options, maxAttempts);
       await sleep(Math.min(BACKOFF_FIRST_MS * 2 ** (fruitless - 1), BACKOFF_MAX_MS));
@@ -149,6 +163,9 @@ async function copyBody(
         if (data.length === 0) continue;
       }
       if (descriptor.size >= 0 && progress.written + data.length > descriptor.size) {
+        // A mirror's body: set the mirror aside and start again from the next source.
+        const refused = refuseSource(body, `a body longer than the blob's ${descriptor.size} bytes`);
+        if (refused) throw refused;
         throw new SregistryError(
           `blob ${descriptor.digest} from ${where(options)} is larger than its size ${descriptor.size}`,
           { code: "SIZE_MISMATCH" },
@@ -165,6 +182,21 @@ async function copyBody(
     options.signal?.removeEventListener("abort", onAbort);
     if (!body.destroyed) body.destroy();
   }
+}
+
+/** Forgets every byte received so far: an empty file, a fresh hash, the progress taken back. */
+async function discardReceived(
+  file: FileHandle,
+  tempPath: string,
+  progress: Progress,
+  options: DownloadOptions,
+): Promise<void> {
+  await file.truncate(0).catch((err: unknown) => {
+    throw localError(err, tempPath);
+  });
+  if (progress.written > 0) options.onProgress?.(-progress.written);
+  progress.hash = createHash(progress.algorithm);
+  progress.written = 0;
 }
 
 /** Network trouble is retried; our own verdicts, local disk errors and cancellation are not. */

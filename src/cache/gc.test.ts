@@ -6,7 +6,15 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { digestOf } from "../oci/digest.js";
 import { BlobStore } from "./blob-store.js";
-import { cacheSize, heldBlobs, listBlobs, pruneTemp, removeBlob, removeUnheldBlob } from "./gc.js";
+import {
+  cacheSize,
+  heldBlobs,
+  listBlobs,
+  pruneTemp,
+  removeBlob,
+  removeUnheldBlob,
+  removeUnheldBlobs,
+} from "./gc.js";
 import { tryCreateLock } from "./lock.js";
 
 describe("cache housekeeping", () => {
@@ -81,6 +89,52 @@ describe("cache housekeeping", () => {
     live.release();
     assert.equal(await removeUnheldBlob(store, digests[1]!), "removed");
     assert.equal(await removeUnheldBlob(store, digests[1]!), "missing");
+  });
+
+  it("reads the holds twice per batch, not per blob; a pull that starts mid-clean keeps its blob", async () => {
+    const batch = ["one", "two", "three", "four"].map((text) => Buffer.from(`batch blob ${text}`));
+    const ds = batch.map((b) => digestOf(b));
+    for (const blob of batch) {
+      await store.ensure({ digest: digestOf(blob), size: blob.length }, async () => ({
+        body: Readable.from([blob]),
+        offset: 0,
+      }));
+    }
+    const early = await store.hold([ds[0]!]); // a pull running before the clean
+    let late: { release(): void } | undefined;
+    let reads = 0;
+    const readHolds = async (root: string) => {
+      reads++;
+      // The second read comes after every rename: a pull starting now, for a blob it found
+      // before the renames, must keep it.
+      if (reads === 2) late = await store.hold([ds[1]!]);
+      return heldBlobs(root);
+    };
+    const missing = digestOf("never stored");
+    const outcomes = await removeUnheldBlobs(store, [...ds, missing], { readHolds });
+    assert.equal(reads, 2, "one read before the renames, one after, for 5 blobs");
+    assert.deepEqual(
+      [...ds, missing].map((d) => outcomes.get(d)),
+      ["held", "held", "removed", "removed", "missing"],
+    );
+    assert.deepEqual(
+      await Promise.all(ds.map((d) => store.has(d))),
+      [true, true, false, false],
+      "held blobs stay (the late one linked back), the rest are gone",
+    );
+    assert.deepEqual(
+      (await readdir(join(store.root, "tmp"))).filter((n) => n.endsWith(".removing")),
+      [],
+      "nothing is left aside",
+    );
+
+    reads = 0;
+    const given = await removeUnheldBlobs(store, ds, { readHolds, heldBefore: new Set() });
+    assert.equal(reads, 1, "with the caller's reading of the holds, one read after the renames");
+    assert.equal(given.get(ds[0]!), "held", "a hold the caller did not know of is still seen");
+    early.release();
+    late?.release();
+    assert.equal(await removeUnheldBlob(store, ds[1]!), "removed");
   });
 
   it("handles a store that does not exist yet", async () => {

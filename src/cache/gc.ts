@@ -1,11 +1,13 @@
 /**
  * Housekeeping for a blob store: list, measure and remove blobs, and clear what killed downloads left.
  *
- * `removeUnheldBlob` is what `cache clean` uses on a cache others may be pulling into at the same
+ * `removeUnheldBlobs` is what `cache clean` uses on a cache others may be pulling into at the same
  * time, from any host: a blob some pull holds (an unexpired hold lease, see BlobStore.hold) or is
  * downloading (an unexpired download lock) is skipped. To close the race with a pull that takes
- * its hold just after our check, the blob is first renamed aside, the holds are checked again, and
- * it is linked back if one appeared; a pull that looked in between finds no blob and fetches it.
+ * its hold just after our check, every blob to go is first renamed aside, the holds are read again
+ * (once, after the last rename), and a blob held now is linked back; a pull that looked in between
+ * finds no blob and fetches it. Reading the holds is the expensive part on a shared (NFS) cache,
+ * so a clean reads them twice per run, not twice per blob.
  *
  * `pruneTemp` removes a temp file when the lock that owned it (its token is in the file name) is gone,
  * stale or now someone else's, or when it has not been written to for an hour; it also breaks stale
@@ -94,36 +96,84 @@ export async function heldBlobs(store: StoreRef, timing: LockTiming = {}): Promi
   return held;
 }
 
+/** What became of a blob `removeUnheldBlobs` was asked to remove. */
+export type RemovalOutcome = "removed" | "held" | "missing";
+
+export interface RemoveOptions {
+  timing?: LockTiming;
+  /**
+   * Hex digests held when the caller last read the holds (`heldBlobs`), so they are not read again
+   * before the renames; default: read here.
+   */
+  heldBefore?: ReadonlySet<string>;
+  /** Reads the holds (default `heldBlobs`); tests count the reads and act between them. */
+  readHolds?: (root: string, timing: LockTiming) => Promise<Set<string>>;
+}
+
 /**
- * Removes one blob (and its last-use marker) unless a pull holds it; "held" when skipped,
- * "missing" when it was not there. Safe against pulls on other hosts (see the module doc).
+ * Removes blobs (and their last-use markers) unless a pull holds them: "held" when skipped,
+ * "missing" when a blob was not there. Safe against pulls on other hosts (see the module doc).
  */
+export async function removeUnheldBlobs(
+  store: StoreRef,
+  digests: readonly string[],
+  options: RemoveOptions = {},
+): Promise<Map<string, RemovalOutcome>> {
+  const layout = layoutOf(store);
+  const timing = options.timing ?? {};
+  const readHolds = options.readHolds ?? heldBlobs;
+  const outcomes = new Map<string, RemovalOutcome>();
+  // The order is what makes this safe; a pull takes its hold *before* it looks for the blob
+  // (BlobStore.hold, then ensure):
+  // 1. Skip what is held already.
+  const before = options.heldBefore ?? (await readHolds(layout.root, timing));
+  const aside: { digest: string; hex: string; path: string; asidePath: string }[] = [];
+  for (const digest of new Set(digests)) {
+    const path = layout.blobPath(digest);
+    const hex = path.slice(path.lastIndexOf("/") + 1);
+    if (before.has(hex)) {
+      outcomes.set(digest, "held");
+      continue;
+    }
+    // 2. Take every other blob out of sight (rename is atomic): from now on a pull that looks for
+    //    it does not find it and downloads it again, whatever we decide.
+    const asidePath = join(layout.tmpDir, `${hex}.${randomBytes(8).toString("hex")}.removing`);
+    try {
+      await rename(path, asidePath);
+      aside.push({ digest, hex, path, asidePath });
+    } catch (err) {
+      if (!isErrnoCode(err, "ENOENT")) throw err;
+      outcomes.set(digest, "missing");
+    }
+  }
+  if (aside.length === 0) return outcomes;
+  // 3. Read the holds again, once, after the last rename. A pull whose hold this read misses took
+  //    it after every rename, so it looks for the blob later still and fetches it; a pull whose
+  //    hold it sees may have found the blob before step 2 and counts on it: 4. link that one back.
+  const after = await readHolds(layout.root, timing);
+  for (const { digest, hex, path, asidePath } of aside) {
+    if (after.has(hex)) {
+      await link(asidePath, path).catch((err: unknown) => {
+        if (!isErrnoCode(err, "EEXIST")) throw err; // already fetched again: that copy is as good
+      });
+      await unlinkQuietly(asidePath);
+      outcomes.set(digest, "held");
+    } else {
+      await unlinkQuietly(asidePath);
+      await unlinkQuietly(layout.usedPath(digest));
+      outcomes.set(digest, "removed");
+    }
+  }
+  return outcomes;
+}
+
+/** One blob through `removeUnheldBlobs` (reads the holds twice: use the batch for many). */
 export async function removeUnheldBlob(
   store: StoreRef,
   digest: string,
   timing: LockTiming = {},
-): Promise<"removed" | "held" | "missing"> {
-  const layout = layoutOf(store);
-  const path = layout.blobPath(digest);
-  const hex = path.slice(path.lastIndexOf("/") + 1);
-  if ((await heldBlobs(layout.root, timing)).has(hex)) return "held";
-  const aside = join(layout.tmpDir, `${hex}.${randomBytes(8).toString("hex")}.removing`);
-  try {
-    await rename(path, aside);
-  } catch (err) {
-    if (isErrnoCode(err, "ENOENT")) return "missing";
-    throw err;
-  }
-  if ((await heldBlobs(layout.root, timing)).has(hex)) {
-    await link(aside, path).catch((err: unknown) => {
-      if (!isErrnoCode(err, "EEXIST")) throw err; // already fetched again: that copy is as good
-    });
-    await unlinkQuietly(aside);
-    return "held";
-  }
-  await unlinkQuietly(aside);
-  await unlinkQuietly(layout.usedPath(digest));
-  return "removed";
+): Promise<RemovalOutcome> {
+  return (await removeUnheldBlobs(store, [digest], { timing })).get(digest) ?? "missing";
 }
 
 /** Removes abandoned temp files, stale locks and lock scratch files; returns how many files went. */

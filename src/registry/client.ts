@@ -77,8 +77,11 @@ export interface RegistryClientOptions {
   plainHttpHint?: string;
   /** Called once when the registry or its token realm first accepted the credentials. */
   onCredentialsAccepted?: (credentials: Credentials) => void;
-  /** Mirrors tried before the registry (mirrors.ts), with their own credentials. */
-  mirrors?: { plan: MirrorPlan; keychain?: Keychain };
+  /**
+   * Mirrors tried before the registry (mirrors.ts), with their own credentials; `idleTimeoutMs`
+   * replaces the silence a mirror's body may keep before it counts as stalled (tests).
+   */
+  mirrors?: { plan: MirrorPlan; keychain?: Keychain; idleTimeoutMs?: number };
 }
 
 export interface ResolvedImage {
@@ -170,6 +173,7 @@ export class RegistryClient {
             originBaseUrl: this.baseUrl,
             plan,
             keychain: options.mirrors?.keychain,
+            idleTimeoutMs: options.mirrors?.idleTimeoutMs,
             logger: this.logger,
             transport: options.transport,
             httpsNoVerify: options.httpsNoVerify,

@@ -8,16 +8,26 @@
  * goes to every mirror of the pull. Tag lists and pings stay with the origin.
  *
  * Fallback: each mirror has its own stack (http → logging → auth → redirects → one attempt) with
- * a 2 s connect timeout and 4 s for the response headers. A network error, a timeout, or any
- * answer but 2xx/304/416 (404 miss, 401/403, 429, 5xx) moves on to the next mirror, then to the
- * origin. A mirror that failed on the network is skipped for the next 30 s, so a dead mirror
- * costs one timeout, not one per layer.
+ * a 2 s connect timeout, 4 s for the response headers and 10 s of silence allowed mid-body. A
+ * network error, a timeout, or any answer but 2xx/304/416 (404 miss, 401/403, 429, 5xx) moves on
+ * to the next mirror, then to the origin; so does a GET of digest-addressed content answered with
+ * anything but the whole body (200). A mirror that failed on the network (or whose body broke or
+ * stalled) is skipped for the next 30 s, so a dead mirror costs one timeout, not one per layer.
+ *
+ * Wrong bytes: what a mirror serves for a digest (or a tag with `Docker-Content-Digest`) is
+ * checked here, whichever host it is (mirror-verify.ts). A body that fails is discarded and the
+ * mirror skipped for that content for the rest of the client's life; small bodies are checked
+ * before they are handed on (the caller just gets the next source's answer), a large blob's
+ * stream fails at its end with a BadSourceError, on which the blob cache starts that blob again
+ * from byte 0 and this layer sends the new request to the next source. A resume (`Range`) is sent
+ * to a mirror without its Range header, so the mirror's answer is always a whole body that can be
+ * checked; the blob cache skips the part it already has.
  *
  * Credentials: a mirror's stack looks credentials up by the mirror's own host (Docker's
  * config.json `auths`, `credHelpers`), never through the origin's keychain, so an NGC API key or
  * Docker Hub password is only ever sent to a mirror that the user gave credentials for by name.
  *
- * Trust: everything above this layer verifies what it gets whichever host served it — blobs and
+ * Trust: everything above this layer also verifies what it gets whichever host served it — blobs and
  * configs against their descriptor's digest and size, manifests fetched by digest against the
  * digest. A manifest fetched *by tag* can only be checked against the `Docker-Content-Digest`
  * its server sent: from a mirror, the tag → digest mapping is the mirror's word. Use
@@ -49,6 +59,7 @@ import {
 import { withLogging } from "./logging.js";
 import { withRedirects } from "./redirect.js";
 import { withRetry, type RetryOptions } from "./retry.js";
+import { expectedDigest, verifyMirrorBody } from "./mirror-verify.js";
 import { isDockerHub } from "../reference/grammar.js";
 import { apiHost, registryBaseUrl } from "./scheme.js";
 
@@ -79,6 +90,8 @@ export interface MirrorPlan {
 export const MIRROR_CONNECT_TIMEOUT_MS = 2000;
 export const MIRROR_HEADERS_TIMEOUT_MS = 4000;
 export const MIRROR_DOWN_MS = 30_000;
+/** Silence allowed in a mirror's body before it counts as stalled (a proxy relaying a slow origin pauses). */
+export const MIRROR_IDLE_TIMEOUT_MS = 10_000;
 
 /** The name registries.conf matches on: Docker Hub's aliases are `docker.io`. */
 export function matchName(registry: string, repository: string): string {
@@ -150,6 +163,8 @@ export interface MirrorOptions {
   now?: () => number;
   /** Time a mirror has to send response headers; default MIRROR_HEADERS_TIMEOUT_MS. */
   headersTimeoutMs?: number;
+  /** Silence allowed mid-body before the mirror counts as stalled; default MIRROR_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
 }
 
 interface Stack {
@@ -157,6 +172,8 @@ interface Stack {
   baseUrl: string;
   transport: Transport;
   downUntil: number;
+  /** `kind/reference` of content this endpoint served wrong: never asked again by this client. */
+  bad: Set<string>;
 }
 
 const API_PATH = /^\/v2\/(.+)\/(manifests|blobs|tags)\/(.*)$/;
@@ -171,6 +188,7 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
         httpsNoVerify: options.httpsNoVerify,
         userAgent: options.userAgent,
         connectTimeoutMs: MIRROR_CONNECT_TIMEOUT_MS,
+        idleTimeoutMs: options.idleTimeoutMs ?? MIRROR_IDLE_TIMEOUT_MS,
       });
   const base = options.transport ?? owned!;
   const build = (endpoint: Endpoint, attempts?: number): Stack => ({
@@ -178,6 +196,7 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
     baseUrl: registryBaseUrl(endpoint.host, { insecure: endpoint.insecure }),
     transport: endpointTransport(base, endpoint, options, logger, attempts),
     downUntil: 0,
+    bad: new Set(),
   });
   const mirrors = options.plan.mirrors.map((m) => ({ ...build(m, 1), tags: m.tags }));
   const primary = options.plan.primary ? build(options.plan.primary) : undefined;
@@ -193,8 +212,8 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
       const byTag = kind === "manifests" && !isDigest(decodeURIComponent(rest));
       for (const mirror of mirrors) {
         if (byTag && !mirror.tags) continue;
-        if (mirror.downUntil > now()) continue;
-        const res = await tryMirror(mirror, req, url, repository, what);
+        if (mirror.downUntil > now() || mirror.bad.has(`${kind}/${rest}`)) continue;
+        const res = await tryMirror(mirror, req, url, { repository, kind, rest }, what);
         if (res) return res;
       }
     }
@@ -213,22 +232,25 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
     mirror: Stack,
     req: HttpRequest,
     url: URL,
-    repository: string,
+    content: Content,
     what: string,
   ): Promise<HttpResponse | undefined> => {
-    const rewritten = rewrite(mirror, url, repository);
+    const rewritten = rewrite(mirror, url, content.repository);
     if (!rewritten) return undefined;
     const host = mirror.endpoint.host;
+    const get = req.method === "GET";
     try {
       const res = await withDeadline(
         mirror.transport,
-        { ...req, url: rewritten },
+        { ...req, url: rewritten, headers: get ? withoutRange(req.headers) : req.headers },
         options.headersTimeoutMs ?? MIRROR_HEADERS_TIMEOUT_MS,
       );
-      if (servable(res.status)) {
-        logger.debug(`${what}: from mirror ${host} (HTTP ${res.status})`);
-        return res;
+      if (get && res.status !== 200) {
+        discardBody(res.body);
+        logger.debug(`${what}: mirror ${host} answered HTTP ${res.status}, trying the next source`);
+        return undefined;
       }
+      if (servable(res.status)) return get ? await checked(mirror, res, req, content, what) : res;
       discardBody(res.body);
       logger.debug(`${what}: mirror ${host} answered HTTP ${res.status}, trying the next source`);
     } catch (err) {
@@ -240,7 +262,60 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
     return undefined;
   };
 
+  /** The mirror's answer once its bytes are checked (or checking as they stream); undefined if refused. */
+  const checked = async (
+    mirror: Stack,
+    res: HttpResponse,
+    req: HttpRequest,
+    content: Content,
+    what: string,
+  ): Promise<HttpResponse | undefined> => {
+    const host = mirror.endpoint.host;
+    const key = `${content.kind}/${content.rest}`;
+    const expected = expectedDigest(content.kind, decodeURIComponent(content.rest), res);
+    if (!expected) {
+      logger.debug(`${what}: from mirror ${host} (HTTP ${res.status}, no digest to check it against)`);
+      return res;
+    }
+    const setAside = (broken: boolean): void => {
+      mirror.bad.add(key);
+      if (broken) mirror.downUntil = now() + MIRROR_DOWN_MS;
+    };
+    const verdict = await verifyMirrorBody(res, expected, {
+      host,
+      kind: content.kind,
+      signal: req.signal,
+      onBadStream: (why, broken) => {
+        setAside(broken);
+        logger.debug(
+          `${what}: mirror ${host} served ${why}; discarding it, fetching again from the next source`,
+        );
+      },
+    });
+    if ("bad" in verdict) {
+      setAside(verdict.broken);
+      logger.debug(`${what}: mirror ${host} served ${verdict.bad}; discarded, trying the next source`);
+      return undefined;
+    }
+    logger.debug(`${what}: from mirror ${host} (HTTP ${res.status})`);
+    return verdict.response;
+  };
+
   return Object.assign(send, { close: () => owned?.close() });
+}
+
+/** Which content of the origin a request is for (from its path). */
+interface Content {
+  repository: string;
+  kind: string;
+  /** The tag or digest, as in the path (URL-encoded). */
+  rest: string;
+}
+
+/** The request's headers without `Range`: a mirror always sends the whole body, which can be checked. */
+function withoutRange(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!headers) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== "range"));
 }
 
 /** 2xx, 304, and 416 (a resume past the end, which the blob cache handles) are the mirror's answer. */
