@@ -8,8 +8,8 @@
  * server that sends different bytes the second time is still caught). Attempts are counted per run
  * without progress, so a slow but steadily advancing link is never given up on.
  *
- * Errors: `SIZE_MISMATCH` (too many bytes), `DIGEST_MISMATCH`, `DOWNLOAD_FAILED` (retries exhausted),
- * `NO_SPACE`/`CACHE_WRITE` (local disk). The caller owns the temp file and removes it on failure.
+ * Errors: `SIZE_MISMATCH` (too many bytes), `DIGEST_MISMATCH`, `NETWORK` (retries exhausted),
+ * `NO_SPACE`/`NOT_WRITABLE` (local disk). The caller owns the temp file and removes it on failure.
  *
  * @example
  * ```ts
@@ -23,6 +23,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseDigest } from "../oci/digest.js";
+import { BACKOFF, backoffDelay } from "../util/backoff.js";
 import type { Descriptor } from "../oci/types.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
 import { redact } from "../util/redact.js";
@@ -44,16 +45,15 @@ export interface DownloadOptions {
   /** Called with the number of new blob bytes each time some arrive; the deltas sum to the blob size. */
   onProgress?: (bytesDelta: number) => void;
   signal?: AbortSignal;
-  /** Attempts in a row that bring no new bytes before giving up. Default 5. */
+  /** Attempts in a row that bring no new bytes before giving up. Default `BACKOFF.attempts`. */
   maxAttempts?: number;
   /** Pause between attempts (tests pass a fake). Default: real timers, abortable. */
   sleep?: (ms: number) => Promise<void>;
+  /** The backoff's jitter, [0, 1) (tests pass a fixed value). Default `Math.random`. */
+  random?: () => number;
   /** Where the blob comes from, for error messages ("nvcr.io/nvidia/pytorch"). */
   source?: string;
 }
-
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 10_000;
 
 interface Progress {
   hash: Hash;
@@ -97,7 +97,7 @@ async function receiveWithResume(
   opener: BlobOpener,
   options: DownloadOptions,
 ): Promise<void> {
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? BACKOFF.attempts);
   const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }));
   let fruitless = 0;
   for (;;) {
@@ -114,7 +114,7 @@ async function receiveWithResume(
       if (!isRetryable(err, options.signal)) throw err;
       fruitless = progress.written > before ? 1 : fruitless + 1;
       if (fruitless >= maxAttempts) throw exhausted(err, descriptor, options, maxAttempts);
-      await sleep(Math.min(BACKOFF_FIRST_MS * 2 ** (fruitless - 1), BACKOFF_MAX_MS));
+      await sleep(backoffDelay(fruitless, options.random));
     }
   }
 }
@@ -185,12 +185,12 @@ function exhausted(
     redact(
       `download of blob ${descriptor.digest} from ${where(options)} failed after ${attempts} attempts: ${reason}`,
     ),
-    { code: "DOWNLOAD_FAILED", cause: err },
+    { code: "NETWORK", cause: err },
   );
 }
 
 function localError(err: unknown, path: string): SregistryError {
-  const code = isErrnoCode(err, "ENOSPC") || isErrnoCode(err, "EDQUOT") ? "NO_SPACE" : "CACHE_WRITE";
+  const code = isErrnoCode(err, "ENOSPC") || isErrnoCode(err, "EDQUOT") ? "NO_SPACE" : "NOT_WRITABLE";
   const reason = err instanceof Error ? err.message : String(err);
   return new SregistryError(`cannot write blob cache file ${path}: ${reason}`, { code, cause: err });
 }
