@@ -83,6 +83,7 @@ export interface PipelineContext extends RemoteContext {
   catalog(): Catalog;
 }
 
+/** One pull in progress: what every stage reads (`outputBytes` is set by the space check). */
 export interface Job {
   ctx: PipelineContext;
   remote: Remote;
@@ -129,14 +130,17 @@ export async function explainFullDisk<T>(
   }
 }
 
+/** `.sqsh` for `--format squashfs`, else `.sif`. */
 export function outputSuffix(options: PullOptions): string {
   return options.format === "squashfs" ? ".sqsh" : ".sif";
 }
 
+/** `{ signal }` only when there is one (optional properties stay absent, not undefined). */
 export function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
 }
 
+/** Seconds spent per stage: `end(stage)` charges the time since the previous `end`. */
 export function stageTimer() {
   const seconds: Record<PullStage, number> = { resolve: 0, download: 0, build: 0, store: 0 };
   let last = performance.now();

@@ -29,6 +29,7 @@ import { buildDirectory } from "./temp-files.js";
 import { type PullResult, type PipelineContext, type Job, withSignal } from "./job.js";
 import { placeNamed } from "./store-stage.js";
 
+/** The build key (reuse.ts `pullKey`): the top digest and every option that changes the file. */
 export function keyFor(
   ctx: PipelineContext,
   remote: Remote,

@@ -18,6 +18,7 @@ import { catalogNames, manifestMetrics, manifestUrl } from "../catalog/image-met
 import { placeCopy } from "./output-paths.js";
 import { type Job, noCacheTarget, explainFullDisk } from "./job.js";
 
+/** Places the built file at `tmpPath` (and records it); the last point where an abort counts. */
 export async function storeResult(
   job: Job,
   resolved: ResolvedImage,
