@@ -148,7 +148,7 @@ test("errors: no --name, missing file, a folder, bad uri — nothing moved, no r
   await assert.rejects(add(ctx, dir, { name: "a/b" }), { message: `${dir} is not a file` });
   await assert.rejects(add(ctx, file, { name: "a/B C" }), { code: "BAD_REFERENCE" });
   await assert.rejects(add(ctx, file, { name: "a/b@notaversion" }), { code: "BAD_REFERENCE" });
-  await assert.rejects(add(ctx, file, { name: "bogus://a/b" }), { code: "BAD_URI" });
+  await assert.rejects(add(ctx, file, { name: "bogus://a/b" }), { code: "BAD_REFERENCE" });
   assert.deepEqual(readFileSync(file), kept);
   assert.equal(ctx.catalog().listContainers().length, 0);
   assert.deepEqual(storageFiles(), []);

@@ -195,7 +195,7 @@ function requireFile(ctx: Context): void {
     throw new SregistryError(
       `there is no secrets file ${path} (set SREGISTRY_CLIENT_SECRETS to use another)`,
       {
-        code: "NO_SECRETS",
+        code: "SECRETS",
       },
     );
   }

@@ -6,7 +6,7 @@
  * copied into a hidden temp file in the destination folder, outside the catalog lock; the final
  * rename, the row update and the removal of the old file happen in one catalog transaction (undone
  * together on failure). Storage folders left empty are removed. An unknown image, a remote record
- * and a missing file are NOT_FOUND / NO_FILE errors here; the CLI turns them into the original's
+ * and a missing file are NOT_FOUND errors here; the CLI turns them into the original's
  * WARNING with exit 0.
  *
  * @example
@@ -67,12 +67,12 @@ export async function mv(ctx: Context, query: string, destination: string): Prom
 export function existingImage(row: ContainerRow, query: string): string {
   if (!row.image) {
     throw new SregistryError(`${query} is a remote record (${row.url ?? "no url"}); it has no image file`, {
-      code: "NO_FILE",
+      code: "NOT_FOUND",
     });
   }
   if (!existsSync(row.image)) {
     throw new SregistryError(`image file ${row.image} of ${query} does not exist on the file system`, {
-      code: "NO_FILE",
+      code: "NOT_FOUND",
     });
   }
   return row.image;
@@ -85,7 +85,7 @@ function targetPath(from: string, destination: string): string {
   const to = isDir ? join(wanted, basename(from)) : wanted;
   const folder = dirname(to);
   if (!statOrUndefined(folder)?.isDirectory()) {
-    throw new SregistryError(`Destination directory ${folder} does not exist`, { code: "NO_DIRECTORY" });
+    throw new SregistryError(`Destination directory ${folder} does not exist`, { code: "NOT_WRITABLE" });
   }
   try {
     accessSync(folder, constants.W_OK | constants.X_OK);

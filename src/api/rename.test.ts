@@ -66,7 +66,7 @@ test("the new uri may repeat the version", async () => {
   assert.equal(renamed.uri, `c/b:1@${one.version}`);
 });
 
-test("a remote record is not renamed (as the original): NO_FILE, nothing changes", async () => {
+test("a remote record is not renamed (as the original): NOT_FOUND, nothing changes", async () => {
   const { row } = ctx.catalog().upsertContainer({
     collection: "nvidia",
     name: "caffe2",
@@ -78,7 +78,7 @@ test("a remote record is not renamed (as the original): NO_FILE, nothing changes
     metrics: {},
   });
   await assert.rejects(rename(ctx, "nvidia/caffe2:17.10", "mine/caffe2:stable"), {
-    code: "NO_FILE",
+    code: "NOT_FOUND",
     message: /^nvidia\/caffe2:17\.10 is a remote record/,
   });
   assert.deepEqual(ctx.catalog().getContainerById(row.id), row);

@@ -7,7 +7,7 @@
  * harmless to it, and it recreates one on demand). File and row change in one catalog
  * transaction: the file is renamed, then the row updated; if the catalog write fails the file is
  * moved back. A remote record (no file) is not renamed, as in the original: its name is the
- * registry's name, which its url keeps pointing at (NO_FILE; the CLI warns, exit 0). The new uri
+ * registry's name, which its url keeps pointing at (NOT_FOUND; the CLI warns, exit 0). The new uri
  * may repeat the version but not name another one; an existing row with the new identity is
  * never overwritten.
  *

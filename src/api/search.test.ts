@@ -57,7 +57,7 @@ test("no words lists every row; words match uri, name, tag or labels, all words 
 test("with the default hub client nothing is asked of a registry; --remote says why it cannot", async () => {
   assert.deepEqual((await search(ctx, ["busybox"])).remote, []);
   await assert.rejects(search(ctx, ["busybox"], { remote: true }), {
-    code: "UNSUPPORTED_CLIENT",
+    code: "BAD_CLIENT",
     message: /search --remote needs the docker or nvidia backend, not hub/,
   });
 });

@@ -93,7 +93,7 @@ function wantsRegistry(ctx: Context, word: string, required: boolean | undefined
   if (required) {
     throw new SregistryError(
       `search --remote needs the docker or nvidia backend, not ${client}; write docker://${word} or nvidia://${word}`,
-      { code: "UNSUPPORTED_CLIENT" },
+      { code: "BAD_CLIENT" },
     );
   }
   return false;

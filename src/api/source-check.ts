@@ -40,7 +40,7 @@ export async function checkedSource(
     source = await statOrFail(file, () => realpath(given));
   }
   const info = source === given ? link : await statOrFail(file, () => stat(source));
-  if (!info.isFile()) throw new SregistryError(`${file} is not a file`, { code: "NOT_A_FILE" });
+  if (!info.isFile()) throw new SregistryError(`${file} is not a file`, { code: "NOT_FOUND" });
   await checkContent(source, file, options.force);
   return source;
 }
@@ -52,7 +52,7 @@ export async function checkedSource(
 export async function checkStaged(stage: string, file: string, force: boolean): Promise<void> {
   if (!(await lstat(stage)).isFile()) {
     throw new SregistryError(`${file} changed into something other than a file while being added`, {
-      code: "NOT_A_FILE",
+      code: "NOT_FOUND",
     });
   }
   await checkContent(stage, file, force);
@@ -67,7 +67,7 @@ async function checkContent(path: string, shown: string, force: boolean): Promis
       throw new SregistryError(`${shown} is empty; it is not an image`, { code: "NOT_AN_IMAGE" });
     case "damaged":
       throw new SregistryError(`${shown} is a damaged SIF image: ${verdict.reason}; not added`, {
-        code: "BAD_IMAGE",
+        code: "NOT_AN_IMAGE",
       });
     case "notSif":
       if (force) return;

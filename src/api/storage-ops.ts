@@ -25,12 +25,13 @@
  * ```
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.js";
 import { isInside, placeFile, removeEmptyDirs } from "../catalog/storage.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
+import { unlinkQuietlySync } from "../util/filesystem.js";
 
 /** Undo actions registered while changing files; run newest first on failure. */
 export type UndoList = Array<() => void>;
@@ -130,17 +131,9 @@ export function finishFileSteps(
 ): void {
   if (tombs.length === 0 && dirs.length === 0) return;
   catalog.transaction(() => {
-    for (const tomb of tombs) unlinkQuietly(tomb);
+    for (const tomb of tombs) unlinkQuietlySync(tomb);
     for (const dir of dirs) removeEmptyDirs(dir.from, dir.upTo);
   });
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (!isErrnoCode(err, "ENOENT")) throw err;
-  }
 }
 
 /** The cleanup entry for the folder that held `image`, when it lies inside storage. */

@@ -88,13 +88,14 @@ describe("BlobStore.ensure against an HTTP server", { timeout: 180_000 }, () => 
     const result = await store.ensure(descriptor(), opener, {
       onProgress: (n) => (progressed += n),
       sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.5,
     });
     assert.equal(server.requests.length, 2);
     const resumedAt = opener.offsets[1]!;
     assert.ok(resumedAt > 0 && resumedAt <= 2 * 1024 * 1024, `resumed at ${resumedAt}`);
     assert.equal(server.requests[1]!.range, `bytes=${resumedAt}-`);
     assert.equal(server.requests[1]!.status, 206);
-    assert.deepEqual(sleeps, [500]);
+    assert.deepEqual(sleeps, [250]); // half of the first ceiling (util/backoff.ts)
     assert.equal(progressed, BLOB.length);
     assert.equal(result.downloaded, BLOB.length);
     assert.ok((await readFile(result.path)).equals(BLOB));
@@ -234,7 +235,7 @@ describe("BlobStore.ensure against an HTTP server", { timeout: 180_000 }, () => 
     assert.equal(server.requests.length, 1);
   });
 
-  it("gives up with DOWNLOAD_FAILED after maxAttempts without progress, backing off", async () => {
+  it("gives up with NETWORK after maxAttempts without progress, backing off", async () => {
     const sleeps: number[] = [];
     let calls = 0;
     const failing: BlobOpener = async () => {
@@ -244,12 +245,13 @@ describe("BlobStore.ensure against an HTTP server", { timeout: 180_000 }, () => 
     await assert.rejects(
       store.ensure(descriptor(), failing, {
         sleep: async (ms) => void sleeps.push(ms),
+        random: () => 0.5,
         source: "example/repo",
       }),
-      rejectsWithCode("DOWNLOAD_FAILED", /from example\/repo failed after 5 attempts: connect ECONNREFUSED/),
+      rejectsWithCode("NETWORK", /from example\/repo failed after 4 attempts: connect ECONNREFUSED/),
     );
-    assert.equal(calls, 5);
-    assert.deepEqual(sleeps, [500, 1000, 2000, 4000]);
+    assert.equal(calls, 4);
+    assert.deepEqual(sleeps, [250, 500, 1000]); // the shared policy: 4 attempts, full jitter
     assert.deepEqual(await contents(store), { blobs: [], tmp: [], locks: [] });
   });
 

@@ -51,7 +51,8 @@ import {
   SHARED_FILE_MODE,
   isGroupShared,
 } from "./layout.js";
-import { type LockState, type LockTiming, acquireLock, unlinkQuietly } from "./lock.js";
+import { type LockState, type LockTiming, acquireLock } from "./lock.js";
+import { unlinkQuietly } from "../util/filesystem.js";
 import { type Lease, tryTakeLease } from "../util/lease-lock.js";
 
 export type { BlobDescriptor, BlobOpener, OpenedBody } from "./download.js";
@@ -338,7 +339,7 @@ async function makeDir(dir: string, shared: boolean): Promise<void> {
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new SregistryError(`cannot create blob cache directory ${dir}: ${reason}`, {
-      code: "CACHE_WRITE",
+      code: "NOT_WRITABLE",
       cause: err,
     });
   }

@@ -11,8 +11,8 @@
  * set aside) is not resumed: everything received is discarded (the file truncated, the hash and the
  * progress reset) and the blob is asked for again from byte 0, which goes to the next source.
  *
- * Errors: `SIZE_MISMATCH` (too many bytes), `DIGEST_MISMATCH`, `DOWNLOAD_FAILED` (retries exhausted),
- * `NO_SPACE`/`CACHE_WRITE` (local disk). The caller owns the temp file and removes it on failure.
+ * Errors: `SIZE_MISMATCH` (too many bytes), `DIGEST_MISMATCH`, `NETWORK` (retries exhausted),
+ * `NO_SPACE`/`NOT_WRITABLE` (local disk). The caller owns the temp file and removes it on failure.
  *
  * @example
  * ```ts
@@ -26,6 +26,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseDigest } from "../oci/digest.js";
+import { BACKOFF, backoffDelay } from "../util/backoff.js";
 import type { Descriptor } from "../oci/types.js";
 import { isBadSource, refuseSource } from "../util/bad-source.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
@@ -51,16 +52,15 @@ export interface DownloadOptions {
    */
   onProgress?: (bytesDelta: number) => void;
   signal?: AbortSignal;
-  /** Attempts in a row that bring no new bytes before giving up. Default 5. */
+  /** Attempts in a row that bring no new bytes before giving up. Default `BACKOFF.attempts`. */
   maxAttempts?: number;
   /** Pause between attempts (tests pass a fake). Default: real timers, abortable. */
   sleep?: (ms: number) => Promise<void>;
+  /** The backoff's jitter, [0, 1) (tests pass a fixed value). Default `Math.random`. */
+  random?: () => number;
   /** Where the blob comes from, for error messages ("nvcr.io/nvidia/pytorch"). */
   source?: string;
 }
-
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 10_000;
 
 interface Progress {
   hash: Hash;
@@ -105,7 +105,7 @@ async function receiveWithResume(
   opener: BlobOpener,
   options: DownloadOptions,
 ): Promise<void> {
-  const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+  const maxAttempts = Math.max(1, options.maxAttempts ?? BACKOFF.attempts);
   const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }));
   let fruitless = 0;
   for (;;) {
@@ -128,7 +128,7 @@ async function receiveWithResume(
       }
       fruitless = progress.written > before ? 1 : fruitless + 1;
       if (fruitless >= maxAttempts) throw exhausted(err, descriptor, options, maxAttempts);
-      await sleep(Math.min(BACKOFF_FIRST_MS * 2 ** (fruitless - 1), BACKOFF_MAX_MS));
+      await sleep(backoffDelay(fruitless, options.random));
     }
   }
 }
@@ -217,12 +217,12 @@ function exhausted(
     redact(
       `download of blob ${descriptor.digest} from ${where(options)} failed after ${attempts} attempts: ${reason}`,
     ),
-    { code: "DOWNLOAD_FAILED", cause: err },
+    { code: "NETWORK", cause: err },
   );
 }
 
 function localError(err: unknown, path: string): SregistryError {
-  const code = isErrnoCode(err, "ENOSPC") || isErrnoCode(err, "EDQUOT") ? "NO_SPACE" : "CACHE_WRITE";
+  const code = isErrnoCode(err, "ENOSPC") || isErrnoCode(err, "EDQUOT") ? "NO_SPACE" : "NOT_WRITABLE";
   const reason = err instanceof Error ? err.message : String(err);
   return new SregistryError(`cannot write blob cache file ${path}: ${reason}`, { code, cause: err });
 }

@@ -28,7 +28,8 @@ import { isLeaseExpired, readLeaseSync } from "../util/lease-lock.js";
 import type { Digest } from "../oci/digest.js";
 import { isErrnoCode } from "../util/errors.js";
 import { CacheLayout, digestFromPath, parseHoldName, parseLockName, parseTempName } from "./layout.js";
-import { type LockTiming, breakLock, isLockStale, readLock, unlinkQuietly } from "./lock.js";
+import { type LockTiming, breakLock, isLockStale, readLock } from "./lock.js";
+import { unlinkQuietly } from "../util/filesystem.js";
 
 /** A store root, or anything that has one (a `BlobStore`). */
 export type StoreRef = string | { root: string };

@@ -30,7 +30,6 @@ import {
   isProcessAlive,
   readLeaseSync,
   tryTakeLease,
-  unlinkQuietlySync,
 } from "../util/lease-lock.js";
 import { FILE_MODE } from "./layout.js";
 
@@ -138,10 +137,6 @@ export function isLockStale(state: LockState, timing: LockTiming = {}, now = Dat
 /** Removes a stale lock unless it changed under us; true when the stale one is gone by our hand. */
 export async function breakLock(path: string, stale: LockState): Promise<boolean> {
   return breakLease(path, stale as LeaseState);
-}
-
-export async function unlinkQuietly(path: string): Promise<void> {
-  unlinkQuietlySync(path);
 }
 
 function leaseTiming(timing: LockTiming) {

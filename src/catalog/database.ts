@@ -51,7 +51,7 @@ export const BUSY_TIMEOUT_MS = 10_000;
 export function openCatalog(dbPath: string, options: OpenCatalogOptions = {}): Catalog {
   const location = dirname(resolve(dbPath));
   if (!existsSync(location) || !statSync(location).isDirectory()) {
-    throw new SregistryError(`Database location ${location} does not exist.`, { code: "NO_DATABASE_DIR" });
+    throw new SregistryError(`Database location ${location} does not exist.`, { code: "DATABASE" });
   }
   const storage = catalogStorage(dbPath, options.statfs);
   const db = connect(dbPath, options.readonly === true);

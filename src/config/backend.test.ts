@@ -93,12 +93,12 @@ test("nvidia: every variable overrides", () => {
   assert.equal(off.insecure, false);
 });
 
-test("nvidia: a missing token is NO_TOKEN with the documented message", () => {
+test("nvidia: a missing token is CREDENTIALS with the documented message", () => {
   assert.throws(
     () => backendSettings("nvidia", settingsFor(), {}, { nvidia: {} }),
     (err: unknown) =>
       err instanceof SregistryError &&
-      err.code === "NO_TOKEN" &&
+      err.code === "CREDENTIALS" &&
       err.exitCode === 1 &&
       err.message ===
         "You must have an Nvidia GPU cloud token to use it. Export SREGISTRY_NVIDIA_TOKEN (an NGC API key).",
@@ -213,13 +213,13 @@ test("docker: SREGISTRY_DOCKERHUB_SECRETS must name an existing file", () => {
   );
 });
 
-test("other clients are UNSUPPORTED_CLIENT", () => {
+test("other clients are BAD_CLIENT", () => {
   for (const client of ["hub", "registry", "s3", "google-drive"]) {
     assert.throws(
       () => backendSettings(client, settingsFor(), {}, {}),
       (err: unknown) =>
         err instanceof SregistryError &&
-        err.code === "UNSUPPORTED_CLIENT" &&
+        err.code === "BAD_CLIENT" &&
         err.message === `the ${client} client is not available in this version; use docker or nvidia`,
     );
   }

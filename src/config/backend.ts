@@ -50,7 +50,7 @@ export function resolveClientName(
   if (!match) return { client: settings.defaultClient, image };
   const scheme = match[1] ?? "";
   if (!isKnownClient(scheme)) {
-    throw new SregistryError(`${scheme} is not a recognized uri.`, { code: "BAD_URI" });
+    throw new SregistryError(`${scheme} is not a recognized uri.`, { code: "BAD_REFERENCE" });
   }
   return { client: normaliseClientName(scheme), image: image.slice(match[0].length) };
 }
@@ -75,7 +75,7 @@ export function resolveRegistryClient(
   return implicit ? { ...picked, client: "docker" } : picked;
 }
 
-/** The registry settings of `docker` or `nvidia`; any other client is UNSUPPORTED_CLIENT. */
+/** The registry settings of `docker` or `nvidia`; any other client is BAD_CLIENT. */
 export function backendSettings(
   client: string,
   settings: Settings,
@@ -85,7 +85,7 @@ export function backendSettings(
   const name = normaliseClientName(client);
   if (!isRegistryClient(name)) {
     throw new SregistryError(`the ${client} client is not available in this version; use docker or nvidia`, {
-      code: "UNSUPPORTED_CLIENT",
+      code: "BAD_CLIENT",
     });
   }
   const source: SettingSource = { env, secrets, client: name };
@@ -101,7 +101,7 @@ function nvidiaSettings(source: SettingSource): BackendSettings {
   if (token === undefined) {
     throw new SregistryError(
       "You must have an Nvidia GPU cloud token to use it. Export SREGISTRY_NVIDIA_TOKEN (an NGC API key).",
-      { code: "NO_TOKEN", exitCode: 1 },
+      { code: "CREDENTIALS", exitCode: 1 },
     );
   }
   registerSecret(token);

@@ -106,5 +106,5 @@ function mirrorFromUrl(text: string, source: string, options: { allowPath: boole
 }
 
 function configError(where: string, why: string): SregistryError {
-  return new SregistryError(`mirror configuration ${where}: ${why}`, { code: "CONFIG" });
+  return new SregistryError(`mirror configuration ${where}: ${why}`, { code: "BAD_SETTING" });
 }

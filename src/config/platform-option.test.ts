@@ -35,7 +35,7 @@ test("--arch: an unknown name is one error listing the known names", () => {
     () => parseArch("sparc"),
     (err: unknown) =>
       err instanceof SregistryError &&
-      err.code === "INVALID_ARGUMENT" &&
+      err.code === "USAGE" &&
       /unknown architecture "sparc".*amd64, arm64.*ppc64le.*x86_64/.test(err.message) &&
       !err.message.includes("\n"),
   );
@@ -58,7 +58,7 @@ test("--platform: malformed values are refused", () => {
     assert.throws(
       () => parsePlatform(bad),
       (err: unknown) =>
-        err instanceof SregistryError && err.code === "INVALID_ARGUMENT" && !err.message.includes("\u001b"),
+        err instanceof SregistryError && err.code === "USAGE" && !err.message.includes("\u001b"),
       bad,
     );
   }

@@ -75,7 +75,7 @@ const COMPONENT = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 /** The platform to pull: from `--platform` or `--arch` when given, else `fallback` (the settings). */
 export function platformFromOptions(options: PlatformOptions, fallback: Platform): Platform {
   if (options.platform !== undefined && options.arch !== undefined) {
-    throw new SregistryError("give --platform or --arch, not both", { code: "INVALID_ARGUMENT" });
+    throw new SregistryError("give --platform or --arch, not both", { code: "USAGE" });
   }
   if (options.platform !== undefined) return parsePlatform(options.platform);
   if (options.arch !== undefined) return { os: fallback.os, ...parseArch(options.arch) };
@@ -88,7 +88,7 @@ export function parsePlatform(text: string): Platform {
   if (parts.length < 2 || parts.length > 3 || !parts.every((part) => COMPONENT.test(part))) {
     throw new SregistryError(
       `--platform ${JSON.stringify(text)} is not os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8`,
-      { code: "INVALID_ARGUMENT" },
+      { code: "USAGE" },
     );
   }
   const [os, arch, variant] = parts as [string, string, string | undefined];
@@ -107,7 +107,7 @@ export function parseArch(text: string): { architecture: string; variant?: strin
     throw new SregistryError(
       `unknown architecture ${JSON.stringify(text)} for --arch; use one of ${SHOWN_NAMES.join(", ")} ` +
         "(or x86_64, aarch64, armhf, i686, ...; or --platform os/arch/variant)",
-      { code: "INVALID_ARGUMENT" },
+      { code: "USAGE" },
     );
   }
   const chosen = variant ?? known[1];

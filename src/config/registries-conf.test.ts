@@ -121,7 +121,7 @@ test("refuses what containers/image refuses, in one line naming the file", () =>
         assert.match(err.message, message);
         assert.match(err.message, /bad\.conf/);
         assert.ok(!err.message.includes("\n"), "one line");
-        assert.equal(err.code, "CONFIG");
+        assert.equal(err.code, "BAD_SETTING");
         return true;
       },
     );

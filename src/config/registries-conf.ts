@@ -69,7 +69,7 @@ export function isLocation(text: string): boolean {
   return LOCATION.test(text);
 }
 
-/** Parses one registries.conf text; a malformed file is a CONFIG error naming it. */
+/** Parses one registries.conf text; a malformed file is a BAD_SETTING error naming it. */
 export function parseRegistriesConf(text: string, source: string): RegistryRule[] {
   let doc: Record<string, unknown>;
   try {
@@ -220,7 +220,7 @@ export function readRegistriesConf(env: NodeJS.ProcessEnv, home: string): Regist
 }
 
 function configError(where: string, why: string): SregistryError {
-  return new SregistryError(`registries configuration ${where}: ${why}`, { code: "CONFIG" });
+  return new SregistryError(`registries configuration ${where}: ${why}`, { code: "BAD_SETTING" });
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

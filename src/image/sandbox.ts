@@ -263,6 +263,6 @@ function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { encoding: "utf8" });
   if (result.error || result.status !== 0) {
     const why = result.error?.message ?? result.stderr.trim();
-    throw new SregistryError(`${command} ${args.join(" ")} failed: ${why}`, { code: "SANDBOX_WRITE" });
+    throw new SregistryError(`${command} ${args.join(" ")} failed: ${why}`, { code: "NOT_WRITABLE" });
   }
 }

@@ -11,7 +11,14 @@
  */
 import { buildSquashfs } from "../image/squashfs/builder.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
-import { type AssembleInput, type AssembleResult, imageCreated, singularityInput } from "./assemble.js";
+import {
+  type AssembleInput,
+  type AssembleResult,
+  flattenInput,
+  imageCreated,
+  singularityInput,
+  toolCompression,
+} from "./assemble.js";
 import { flattenInto } from "../image/flatten-stream.js";
 import { allRootTar } from "../image/enroot/all-root.js";
 import { enrootEnvironment } from "../image/enroot/files.js";
@@ -30,37 +37,22 @@ export async function assembleEnrootSquashfs(input: AssembleInput): Promise<Asse
     ...singularityOverlay(singularityInput(input)),
     ...enrootOverlay({ config: input.config, uri: provenance(input.reference), created }),
   ];
-  const spec = typeof input.compression === "string" ? { algorithm: input.compression } : input.compression;
-  const squash = await flattenInto(
-    {
-      layers: input.layers,
-      overlay,
-      diffIds: input.config.rootfs?.diff_ids,
-      allowForeign: input.allowForeign ?? false,
-      ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}),
-      logger: input.logger,
-      ...(input.signal ? { signal: input.signal } : {}),
-      ...(input.onBytes ? { onBytes: input.onBytes } : {}),
-    },
-    (tar, root, stop) => {
-      const owned = allRootTar();
-      tar.on("error", (err) => owned.destroy(err));
-      tar.pipe(owned);
-      return buildSquashfs(
-        owned,
-        { path: input.out },
-        {
-          compression: spec.algorithm,
-          ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
-          ...(spec.hc ? { lz4hc: true } : {}),
-          mkfsTime: Math.floor(created.getTime() / 1000),
-          root: { ...root, uid: 0, gid: 0 },
-          logger: input.logger,
-          signal: stop,
-        },
-      );
-    },
-  );
+  const squash = await flattenInto(flattenInput(input, overlay), (tar, root, stop) => {
+    const owned = allRootTar();
+    tar.on("error", (err) => owned.destroy(err));
+    tar.pipe(owned);
+    return buildSquashfs(
+      owned,
+      { path: input.out },
+      {
+        ...toolCompression(input.compression),
+        mkfsTime: Math.floor(created.getTime() / 1000),
+        root: { ...root, uid: 0, gid: 0 },
+        logger: input.logger,
+        signal: stop,
+      },
+    );
+  });
   input.signal?.throwIfAborted();
   return { squashfsBytes: squash.size, tool: squash.tool };
 }

@@ -8,7 +8,7 @@
  * await assembleSif({ layers, config, reference: "nvcr.io/nvidia/tensorflow:17.11", out: tmpPath, ... });
  * ```
  */
-import { buildSquashfs } from "../image/squashfs/builder.js";
+import { buildSquashfs, type SquashfsOptions } from "../image/squashfs/builder.js";
 import type { ChosenBuilder } from "../image/squashfs/choose-builder.js";
 import { buildNative } from "../image/squashfs/native.js";
 import type { Compression } from "../image/squashfs/args.js";
@@ -17,10 +17,11 @@ import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
 import { singularityMetadata } from "../image/singularity/metadata.js";
 import { singularityOverlay } from "../image/singularity/overlay.js";
 import type { InflateLimit } from "../image/flatten/layer-check.js";
+import type { OverlayEntry } from "../image/flatten/types.js";
 import type { ImageConfig, Platform } from "../oci/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
-import { flattenInto, type StoredLayer } from "../image/flatten-stream.js";
+import { flattenInto, type FlattenIntoInput, type StoredLayer } from "../image/flatten-stream.js";
 
 export interface AssembleInput {
   layers: StoredLayer[];
@@ -69,15 +70,19 @@ export function singularityInput(input: AssembleInput) {
   };
 }
 
-export async function assembleSif(input: AssembleInput): Promise<AssembleResult> {
-  const singularity = singularityInput(input);
-  const created = singularity.created;
-  const meta = singularityMetadata(singularity);
-  const spec = specOf(input.compression);
-  const flatten = {
+/**
+ * The flattener's input for either output: the cached layers, each checked against the config's
+ * `rootfs.diff_ids` (none for schema 1 images) and its inflation bound, under `overlay`.
+ *
+ * @example
+ * ```ts
+ * await flattenInto(flattenInput(input, singularityOverlay(singularityInput(input))), consume);
+ * ```
+ */
+export function flattenInput(input: AssembleInput, overlay: readonly OverlayEntry[]): FlattenIntoInput {
+  return {
     layers: input.layers,
-    overlay: singularityOverlay(singularity),
-    // Each layer's uncompressed tar is checked against the config (none for schema 1 images).
+    overlay,
     diffIds: input.config.rootfs?.diff_ids,
     allowForeign: input.allowForeign ?? false,
     ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}),
@@ -85,6 +90,33 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
     ...(input.signal ? { signal: input.signal } : {}),
     ...(input.onBytes ? { onBytes: input.onBytes } : {}),
   };
+}
+
+/**
+ * The external squashfs tool's compression options for a `--compression` value.
+ *
+ * @example
+ * ```ts
+ * toolCompression({ algorithm: "zstd", level: 19 }); // { compression: "zstd", compressionLevel: 19 }
+ * ```
+ */
+export function toolCompression(
+  compression: Compression | CompressionSpec,
+): Pick<SquashfsOptions, "compression" | "compressionLevel" | "lz4hc"> {
+  const spec = specOf(compression);
+  return {
+    compression: spec.algorithm,
+    ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
+    ...(spec.hc ? { lz4hc: true } : {}),
+  };
+}
+
+export async function assembleSif(input: AssembleInput): Promise<AssembleResult> {
+  const singularity = singularityInput(input);
+  const created = singularity.created;
+  const meta = singularityMetadata(singularity);
+  const spec = specOf(input.compression);
+  const flatten = flattenInput(input, singularityOverlay(singularity));
   // The squashfs goes straight into the SIF's partition slot; the head is written afterwards
   // (sqfstar zero-fills what comes before its offset; tar2sqfs needs a temp file and a copy).
   const output = { path: input.out, offset: sifPartitionOffset(meta) };
@@ -94,9 +126,7 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
     builder === "native"
       ? buildNative(tar, output, { compression: spec, mkfsTime, root, logger: input.logger, signal: stop })
       : buildSquashfs(tar, output, {
-          compression: spec.algorithm,
-          ...(spec.level !== undefined ? { compressionLevel: spec.level } : {}),
-          ...(spec.hc ? { lz4hc: true } : {}),
+          ...toolCompression(spec),
           mkfsTime,
           root,
           tool: builder,

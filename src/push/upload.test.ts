@@ -64,13 +64,13 @@ test("monolithic: a blob no larger than a chunk goes up in the closing PUT; an e
   existing.c.close();
 });
 
-test("401/403 on a write is a PUSH_DENIED error; other failures name the step, never the body's junk", async () => {
+test("401/403 on a write is a FORBIDDEN error; other failures name the step, never the body's junk", async () => {
   const denied = client((req) => (req.method === "HEAD" ? fakeResponse(404) : fakeResponse(403)));
   await assert.rejects(
     pushBlob(denied.c, "site/x", blob),
     (err: unknown) =>
       err instanceof SregistryError &&
-      err.code === "PUSH_DENIED" &&
+      err.code === "FORBIDDEN" &&
       err.message.startsWith("reg.example refused to let these credentials push to site/x (HTTP 403"),
   );
   const junk = JSON.stringify({ errors: [{ code: "BLOB_UPLOAD_INVALID" }, { code: "\u001b[31mEVIL" }] });

@@ -198,7 +198,7 @@ async function pushError(
     return new SregistryError(
       `${client.registry} refused to let these credentials push to ${repo} (HTTP ${res.status} while ${doing}); ` +
         "log in with an account that may write there (docker config, enroot credentials or the backend's token)",
-      { code: "PUSH_DENIED" },
+      { code: "FORBIDDEN" },
     );
   }
   const codes = errorCodes(text);

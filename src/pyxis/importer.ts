@@ -27,6 +27,7 @@ import type { Context } from "../api/context.js";
 import { pull } from "../api/pull.js";
 import { acquireLock } from "../cache/lock.js";
 import { SregistryError, isErrnoCode } from "../util/errors.js";
+import { unlinkQuietly } from "../util/filesystem.js";
 
 /** The job step as Pyxis describes it through the environment. */
 export interface PyxisStep {
@@ -85,9 +86,7 @@ export async function importerGet(ctx: Context, uri: string, step: PyxisStep): P
   await checkCachedFile(cached);
   const target = stepPath(step);
   await mkdir(join(step.runtimePath, step.jobUid), { recursive: true, mode: 0o700 });
-  await unlink(target).catch((err: unknown) => {
-    if (!isErrnoCode(err, "ENOENT")) throw err;
-  });
+  await unlinkQuietly(target);
   try {
     await link(cached, target);
   } catch (err) {

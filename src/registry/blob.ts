@@ -5,7 +5,7 @@
  * `openBlob` only opens: the caller (the blob cache) hashes, counts and resumes. With an offset it
  * sends `Range: bytes=<offset>-` and reports whether the server honoured it: 206 with a
  * Content-Range starting at the offset, or 200 with the whole blob. A 206 starting elsewhere is an
- * error; 416 (range not satisfiable) is code RANGE so the caller can restart from zero.
+ * error; 416 (range not satisfiable) is code BAD_RANGE so the caller can restart from zero.
  *
  * @example
  * ```ts
@@ -57,7 +57,7 @@ export async function openBlob(request: BlobRequest): Promise<OpenedBlob> {
   const where = `${registry}/${repo}@${digest}`;
   if (res.status === 416) {
     discardBody(res.body);
-    throw new SregistryError(`range from byte ${offset} not satisfiable for ${where}`, { code: "RANGE" });
+    throw new SregistryError(`range from byte ${offset} not satisfiable for ${where}`, { code: "BAD_RANGE" });
   }
   if (res.status !== 200 && res.status !== 206) {
     throw await responseError(res, { registry, repo, reference: digest, what: "blob" });

@@ -17,11 +17,11 @@ test("5xx then success: returns the success after backoff", async () => {
   const res = await withRetry(inner, { sleep, random: () => 0.5 })({ method: "GET", url: "http://r/v2/" });
   assert.equal(res.status, 200);
   assert.equal(inner.requests.length, 3);
-  // base 250: ceilings 250, 500; jitter 0.5 → 3/4 of the ceiling
-  assert.deepEqual(delays, [188, 375]);
+  // BACKOFF: ceilings 500, 1000 ms; full jitter, random 0.5 → half of each ceiling
+  assert.deepEqual(delays, [250, 500]);
 });
 
-test("429 honours Retry-After seconds, capped by maxDelayMs", async () => {
+test("429 honours Retry-After seconds, capped by maxRetryAfterMs", async () => {
   const inner = fakeTransport((_req, i) =>
     i === 0
       ? fakeResponse(429, "", { "retry-after": "7" })
@@ -30,7 +30,7 @@ test("429 honours Retry-After seconds, capped by maxDelayMs", async () => {
         : fakeResponse(200),
   );
   const { sleep, delays } = recordingSleep();
-  const res = await withRetry(inner, { sleep, maxDelayMs: 10_000 })({ method: "GET", url: "http://r/" });
+  const res = await withRetry(inner, { sleep, maxRetryAfterMs: 10_000 })({ method: "GET", url: "http://r/" });
   assert.equal(res.status, 200);
   assert.deepEqual(delays, [7000, 10_000]);
 });

@@ -1,5 +1,6 @@
 /**
- * Retry with exponential backoff and full jitter, as a transport wrapper.
+ * Retry with the program's one backoff policy (`util/backoff.ts`: exponential, full jitter, capped),
+ * as a transport wrapper.
  *
  * Retried: network errors (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE, EAI_AGAIN, "socket hang
  * up", ...), 408, 429 (honouring `Retry-After` in seconds or as an HTTP date, capped) and 5xx except
@@ -11,21 +12,19 @@
  *
  * @example
  * ```ts
- * const transport = withRetry(createHttpTransport(), { attempts: 4, baseDelayMs: 250 });
+ * const transport = withRetry(createHttpTransport(), { onRetry: ({ reason }) => log.debug(reason) });
  * ```
  */
+import { BACKOFF, backoffDelay, type BackoffPolicy } from "../util/backoff.js";
 import { SregistryError } from "../util/errors.js";
 import { discardBody } from "./body.js";
 import { header, type HttpResponse, type Transport } from "./http.js";
 import { describeNetworkFailure } from "./network-errors.js";
 
-export interface RetryOptions {
-  /** Total attempts including the first; default 4. */
-  attempts: number;
-  /** First backoff; doubles each attempt, with full jitter. Default 250 ms. */
-  baseDelayMs: number;
-  /** Cap for a single backoff and for Retry-After; default 30 s. */
-  maxDelayMs: number;
+/** `attempts`, `baseDelayMs`, `maxDelayMs`: the backoff policy, `BACKOFF` unless a test changes it. */
+export interface RetryOptions extends BackoffPolicy {
+  /** Cap for a server's Retry-After hint; default 30 s. */
+  maxRetryAfterMs: number;
   /** Injectable for tests. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injectable for tests: returns [0, 1). */
@@ -35,9 +34,8 @@ export interface RetryOptions {
 }
 
 export const defaultRetryOptions: RetryOptions = {
-  attempts: 4,
-  baseDelayMs: 250,
-  maxDelayMs: 30_000,
+  ...BACKOFF,
+  maxRetryAfterMs: 30_000,
   sleep: abortableSleep,
   random: Math.random,
 };
@@ -91,7 +89,7 @@ export function withRetry(inner: Transport, options: Partial<RetryOptions> = {})
         await pause(
           opts,
           attempt,
-          backoff(opts, attempt),
+          backoffDelay(attempt, opts.random, opts),
           (err as Error).message,
           String(req.url),
           req.signal,
@@ -102,16 +100,13 @@ export function withRetry(inner: Transport, options: Partial<RetryOptions> = {})
       const hinted =
         res.status === 429 || res.status === 503 ? parseRetryAfter(header(res, "retry-after")) : undefined;
       discardBody(res.body);
-      const delay = hinted === undefined ? backoff(opts, attempt) : Math.min(hinted, opts.maxDelayMs);
+      const delay =
+        hinted === undefined
+          ? backoffDelay(attempt, opts.random, opts)
+          : Math.min(hinted, opts.maxRetryAfterMs);
       await pause(opts, attempt, delay, `HTTP ${res.status}`, String(req.url), req.signal);
     }
   };
-}
-
-function backoff(opts: RetryOptions, attempt: number): number {
-  const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** (attempt - 1));
-  // Full jitter, but never less than half the ceiling so retries do not bunch at zero.
-  return Math.round(ceiling / 2 + (opts.random() * ceiling) / 2);
 }
 
 async function pause(

@@ -23,7 +23,7 @@ export function registryHost(registry: string): string {
     .replace(/^[a-z]+:\/\//i, "")
     .replace(/\/.*$/, "");
   if (text === "" || !/^[A-Za-z0-9.\-_[\]:]+$/.test(text)) {
-    throw new SregistryError(`invalid registry host "${registry}"`, { code: "CONFIG" });
+    throw new SregistryError(`invalid registry host "${registry}"`, { code: "BAD_SETTING" });
   }
   return text;
 }

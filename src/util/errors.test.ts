@@ -6,6 +6,28 @@ import { describe, it } from "node:test";
 import { SregistryError, type ErrorCode } from "./errors.js";
 
 const SRC = fileURLToPath(new URL("../", import.meta.url));
+const CHANGELOG = readFileSync(new URL("../../CHANGELOG.md", import.meta.url), "utf8");
+
+/** The near-synonyms of 0.3, merged in 0.4: old code → the one code that replaced it. */
+const MERGED_IN_0_4: Record<string, ErrorCode> = {
+  RANGE: "BAD_RANGE",
+  UNSUPPORTED_CLIENT: "BAD_CLIENT",
+  NO_FILE: "NOT_FOUND",
+  NOT_A_FILE: "NOT_FOUND",
+  NO_DIRECTORY: "NOT_WRITABLE",
+  CACHE_WRITE: "NOT_WRITABLE",
+  SANDBOX_WRITE: "NOT_WRITABLE",
+  OUTPUT: "IO",
+  BAD_IMAGE: "NOT_AN_IMAGE",
+  NO_SECRETS: "SECRETS",
+  NO_TOKEN: "CREDENTIALS",
+  NO_DATABASE_DIR: "DATABASE",
+  PUSH_DENIED: "FORBIDDEN",
+  CONFIG: "BAD_SETTING",
+  BAD_URI: "BAD_REFERENCE",
+  INVALID_ARGUMENT: "USAGE",
+  DOWNLOAD_FAILED: "NETWORK",
+};
 const errorsSource = readFileSync(new URL("./errors.ts", import.meta.url), "utf8");
 
 function unionMembers(): Set<string> {
@@ -53,5 +75,20 @@ describe("ErrorCode", () => {
       [...used].filter((c) => !members.has(c)),
       [],
     );
+  });
+
+  it("has one code per condition: the merged near-synonyms are gone and listed in CHANGELOG.md", () => {
+    const members = unionMembers();
+    for (const [old, now] of Object.entries(MERGED_IN_0_4)) {
+      assert.ok(!members.has(old), `${old} is still in the union`);
+      assert.ok(members.has(now), `${now} is not in the union`);
+      assert.match(
+        CHANGELOG,
+        new RegExp("`" + old + "` → `" + now + "`"),
+        `${old} missing from CHANGELOG.md`,
+      );
+      for (const file of runtimeSources(SRC))
+        assert.ok(!readFileSync(file, "utf8").includes(`"${old}"`), `${file} still uses "${old}"`);
+    }
   });
 });

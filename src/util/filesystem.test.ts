@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { filesystemOf } from "./filesystem.js";
+import { filesystemOf, unlinkQuietly, unlinkQuietlySync } from "./filesystem.js";
 
 describe("filesystemOf", () => {
   it("names network filesystems by their statfs magic, including values Node reports as negative", () => {
@@ -50,5 +51,30 @@ describe("filesystemOf", () => {
     const info = filesystemOf(join(tmpdir(), "does-not-exist", "x.db"));
     assert.equal(typeof info.network, "boolean");
     assert.ok(info.type > 0);
+  });
+});
+
+describe("unlinkQuietly", () => {
+  it("removes a file, accepts one already gone, and throws any other error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "unlink-quietly-"));
+    try {
+      const file = join(dir, "f");
+      writeFileSync(file, "x");
+      await unlinkQuietly(file);
+      assert.equal(existsSync(file), false);
+      await unlinkQuietly(file);
+      writeFileSync(file, "x");
+      unlinkQuietlySync(file);
+      assert.equal(existsSync(file), false);
+      unlinkQuietlySync(file);
+      // A directory is not "already gone": EISDIR (Linux) must reach the caller.
+      await assert.rejects(unlinkQuietly(dir), (err: NodeJS.ErrnoException) => err.code !== "ENOENT");
+      assert.throws(
+        () => unlinkQuietlySync(dir),
+        (err: NodeJS.ErrnoException) => err.code !== "ENOENT",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

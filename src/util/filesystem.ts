@@ -1,5 +1,6 @@
 /**
- * Which filesystem a path lives on, and whether it is shared over a network.
+ * Which filesystem a path lives on, and whether it is shared over a network; and the one quiet
+ * unlink (`unlinkQuietly`, `unlinkQuietlySync`: a file already gone is not an error).
  *
  * `statfs(2)` reports the filesystem's `f_type` magic number. The numbers below come from the
  * kernel's include/uapi/linux/magic.h (NFS, SMB, CIFS, SMB2, CephFS, 9p, AFS, Coda, OCFS2, FUSE
@@ -19,7 +20,8 @@
  * const fake = filesystemOf("/tmp", () => ({ type: 0x0bd00bd0 })); // lustre, for tests
  * ```
  */
-import { statfsSync } from "node:fs";
+import { statfsSync, unlinkSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { isErrnoCode } from "./errors.js";
 
@@ -85,5 +87,37 @@ function statfsNearest(path: string, statfs: StatfsFn): number {
       if (!isErrnoCode(err, "ENOENT") || parent === current) throw err;
       current = parent;
     }
+  }
+}
+
+/**
+ * Removes a file that may already be gone (another process cleaned it, or it was never made).
+ * ENOENT is success; any other error (EACCES, EISDIR, EIO) is thrown. On a failure path, where
+ * the original error must stay the one reported, add `.catch(() => undefined)`.
+ *
+ * @example
+ * ```ts
+ * await unlinkQuietly(join(cacheRoot, "tmp", `${hex}.${token}.partial`));
+ * ```
+ */
+export async function unlinkQuietly(path: string): Promise<void> {
+  await unlink(path).catch((err: unknown) => {
+    if (!isErrnoCode(err, "ENOENT")) throw err;
+  });
+}
+
+/**
+ * `unlinkQuietly` for synchronous code (lease files, steps inside a SQLite transaction).
+ *
+ * @example
+ * ```ts
+ * unlinkQuietlySync(`${lockPath}.scratch`);
+ * ```
+ */
+export function unlinkQuietlySync(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (!isErrnoCode(err, "ENOENT")) throw err;
   }
 }

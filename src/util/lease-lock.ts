@@ -38,12 +38,12 @@ import {
   readFileSync,
   renameSync,
   statSync,
-  unlinkSync,
   writeSync,
 } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { setTimeout as delay } from "node:timers/promises";
 import { SregistryError, isErrnoCode } from "./errors.js";
+import { unlinkQuietlySync } from "./filesystem.js";
 
 export interface LeaseInfo {
   pid: number;
@@ -277,14 +277,6 @@ export function isProcessAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return isErrnoCode(err, "EPERM"); // exists but belongs to another user
-  }
-}
-
-export function unlinkQuietlySync(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if (!isErrnoCode(err, "ENOENT")) throw err;
   }
 }
 

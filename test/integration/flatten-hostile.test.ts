@@ -20,7 +20,9 @@ import {
   type LayerItem,
 } from "../../src/image/flatten/flatten.testing.js";
 import type { FlattenOptions, LayerSource } from "../../src/image/flatten/types.js";
-import { squashLayers } from "../../src/image/squashfs/squash-layers.testing.js";
+import { flattenInto } from "../../src/image/flatten-stream.js";
+import { buildSquashfs } from "../../src/image/squashfs/builder.js";
+import { silentLogger } from "../../src/util/log.js";
 import { SregistryError } from "../../src/util/errors.js";
 import { run, tmpDir, type TmpDir } from "../harness/tools.js";
 
@@ -187,10 +189,17 @@ describe("hostile layers", () => {
       ]),
     ];
     const image = join(tmp.path, "hostile.sqfs");
-    await squashLayers(
-      layers.map((l) => memoryLayer(l)),
-      [],
-      { path: image },
+    const stored = await Promise.all(
+      layers.map(async (bytes, i) => {
+        const path = join(tmp.path, `hostile-layer-${i}.tar`);
+        await writeFile(path, bytes);
+        const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+        return { digest, mediaType: "application/vnd.oci.image.layer.v1.tar", path };
+      }),
+    );
+    await flattenInto(
+      { layers: stored, overlay: [], diffIds: undefined, allowForeign: false, logger: silentLogger },
+      (tar, root, stop) => buildSquashfs(tar, { path: image }, { root, signal: stop }),
     );
     const out = join(tmp.path, "hostile-root");
     await run("unsquashfs", ["-no-progress", "-d", out, image]);

@@ -15,12 +15,15 @@ const isRoot = process.getuid?.() === 0;
 const SRC = join(import.meta.dirname, "..", "..", "src");
 
 const SCRIPT = `
-import { openLayerStream } from ${JSON.stringify(join(SRC, "image/flatten/decompress.ts"))};
-import { squashLayers } from ${JSON.stringify(join(SRC, "image/squashfs/squash-layers.testing.ts"))};
-const [blob, out, tool] = process.argv.slice(2);
-const type = "application/vnd.oci.image.layer.v1.tar+gzip";
-const layer = { digest: "sha256:" + "0".repeat(64), mediaType: type, open: () => openLayerStream(blob, type) };
-const result = await squashLayers([layer], [], { path: out }, { squashfs: { tool } });
+import { flattenInto } from ${JSON.stringify(join(SRC, "image/flatten-stream.ts"))};
+import { buildSquashfs } from ${JSON.stringify(join(SRC, "image/squashfs/builder.ts"))};
+import { silentLogger } from ${JSON.stringify(join(SRC, "util/log.ts"))};
+const [path, out, tool] = process.argv.slice(2);
+const layer = { digest: "sha256:" + "0".repeat(64), mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", path };
+const result = await flattenInto(
+  { layers: [layer], overlay: [], diffIds: undefined, allowForeign: false, logger: silentLogger },
+  (tar, root, stop) => buildSquashfs(tar, { path: out }, { tool, root, signal: stop }),
+);
 console.log(JSON.stringify(result));
 `;
 
@@ -63,7 +66,7 @@ describe("flatten and squash as nobody", { skip: !isRoot && "needs root to switc
         ["--import", "tsx", script, join(tmp.path, "layer.tar.gz"), image, tool],
         { cwd },
       );
-      assert.equal(JSON.parse(built.stdout).squashfs.tool, tool);
+      assert.equal(JSON.parse(built.stdout).tool, tool);
       const listing = (await runAsNobody("unsquashfs", ["-lln", image])).stdout;
       const line = (path: string): string =>
         listing.split("\n").find((l) => l.endsWith(`squashfs-root/${path}`)) ?? "";

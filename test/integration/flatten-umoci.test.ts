@@ -14,10 +14,10 @@ import assert from "node:assert/strict";
 import { mkdir, readFile, utimes, writeFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openLayerStream } from "../../src/image/flatten/decompress.js";
 import { snapshotTree, ZERO_MODE, type SnapshotItem } from "../../src/image/flatten/flatten.testing.js";
-import type { LayerSource } from "../../src/image/flatten/types.js";
-import { squashLayers } from "../../src/image/squashfs/squash-layers.testing.js";
+import { flattenInto, type StoredLayer } from "../../src/image/flatten-stream.js";
+import { buildSquashfs } from "../../src/image/squashfs/builder.js";
+import { silentLogger } from "../../src/util/log.js";
 import { buildOciLayout, randomBytes, type FixtureEntry, type FixtureLayer } from "../harness/fixtures.js";
 import { run, tmpDir, umociUnpack, type TmpDir } from "../harness/tools.js";
 
@@ -128,7 +128,7 @@ describe(
   () => {
     let tmp: TmpDir;
     let umoci: Map<string, SnapshotItem>;
-    let sources: LayerSource[];
+    let stored: StoredLayer[];
 
     before(async () => {
       tmp = await tmpDir("flatten-umoci-");
@@ -142,10 +142,10 @@ describe(
       const layout = await buildOciLayout(join(tmp.path, "layout"), { layers }, { tag: "test" });
       await umociUnpack(layout.dir, "test", join(tmp.path, "bundle"));
       umoci = snapshotTree(join(tmp.path, "bundle", "rootfs"));
-      sources = layout.images[0]!.layers.map((l) => ({
+      stored = layout.images[0]!.layers.map((l) => ({
         digest: l.digest,
         mediaType: l.mediaType,
-        open: () => openLayerStream(join(layout.dir, "blobs", "sha256", l.digest.slice(7)), l.mediaType),
+        path: join(layout.dir, "blobs", "sha256", l.digest.slice(7)),
       }));
     });
 
@@ -156,8 +156,11 @@ describe(
     for (const tool of ["sqfstar", "tar2sqfs"] as const) {
       it(`gives the same tree as umoci (${tool})`, async () => {
         const image = join(tmp.path, `${tool}.sqfs`);
-        const result = await squashLayers(sources, [], { path: image }, { squashfs: { tool } });
-        assert.equal(result.squashfs.tool, tool);
+        const result = await flattenInto(
+          { layers: stored, overlay: [], diffIds: undefined, allowForeign: false, logger: silentLogger },
+          (tar, root, stop) => buildSquashfs(tar, { path: image }, { tool, root, signal: stop }),
+        );
+        assert.equal(result.tool, tool);
         const out = join(tmp.path, `${tool}-root`);
         await run("unsquashfs", ["-no-progress", "-d", out, image]);
         const ours = snapshotTree(out);

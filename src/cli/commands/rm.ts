@@ -41,7 +41,7 @@ function define(program: Command, rt: CliRuntime, name: string, description: str
       // The original exits 1 when the file was already gone; scripts use that to notice it.
       if (removed.fileMissing) {
         throw new SregistryError(`the image file of ${image} was already gone; its catalog row is removed`, {
-          code: "NO_FILE",
+          code: "NOT_FOUND",
         });
       }
     });

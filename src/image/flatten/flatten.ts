@@ -64,8 +64,7 @@ export async function flattenLayers(
   try {
     applyOverlay(tree, overlay, layers.length);
   } catch (err) {
-    if (err instanceof TreeError)
-      throw new SregistryError(`overlay: ${err.message}`, { code: "INVALID_ARGUMENT" });
+    if (err instanceof TreeError) throw new SregistryError(`overlay: ${err.message}`, { code: "USAGE" });
     throw err;
   }
   const plan = makePlan(tree);

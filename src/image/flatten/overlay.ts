@@ -18,12 +18,12 @@ export function overlayToEntry(overlay: OverlayEntry): TarEntry {
   const name = fromUtf8(overlay.path);
   if (cleanComponents(name).length === 0) {
     throw new SregistryError(`overlay entry ${JSON.stringify(overlay.path)} names the root`, {
-      code: "INVALID_ARGUMENT",
+      code: "USAGE",
     });
   }
   if (overlay.type === "symlink" && !overlay.linkname) {
     throw new SregistryError(`overlay symlink ${JSON.stringify(overlay.path)} has no target`, {
-      code: "INVALID_ARGUMENT",
+      code: "USAGE",
     });
   }
   return {

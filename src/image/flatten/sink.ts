@@ -25,7 +25,7 @@ import { END_OF_ARCHIVE, encodeHeader, padding } from "./tar-writer.js";
 export class OutputError extends SregistryError {
   constructor(cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`writing the flattened tar failed: ${reason}`, { code: "OUTPUT", cause });
+    super(`writing the flattened tar failed: ${reason}`, { code: "IO", cause });
     this.name = "OutputError";
   }
 }

@@ -39,7 +39,7 @@ export function parseBuilder(text: string | undefined): BuilderName | undefined 
   if ((BUILDER_CHOICES as readonly string[]).includes(value)) return value as BuilderName;
   throw new SregistryError(
     `--builder ${JSON.stringify(text)}: use one of ${BUILDER_CHOICES.join(", ")} (SREGISTRY_BUILDER too)`,
-    { code: "INVALID_ARGUMENT" },
+    { code: "USAGE" },
   );
 }
 

@@ -37,16 +37,16 @@ export function parseCompression(text: string): CompressionSpec {
     if (levelText === undefined) return { name: "gzip", level: DEFAULT_GZIP_LEVEL };
     const level = Number(levelText);
     if (Number.isInteger(level) && level >= 1 && level <= 9) return { name: "gzip", level };
-    throw new SregistryError(`gzip level must be 1 to 9, got "${levelText}"`, { code: "INVALID_ARGUMENT" });
+    throw new SregistryError(`gzip level must be 1 to 9, got "${levelText}"`, { code: "USAGE" });
   }
   if (name === "zstd" || name === "lz4" || name === "xz" || name === "lzo") {
     throw new SregistryError(
       `the native squashfs writer compresses with gzip or none only; use --builder tar2sqfs for ${name}`,
-      { code: "INVALID_ARGUMENT" },
+      { code: "USAGE" },
     );
   }
   throw new SregistryError(`unknown compression "${text}" (use gzip, gzip:1..9 or none)`, {
-    code: "INVALID_ARGUMENT",
+    code: "USAGE",
   });
 }
 

@@ -112,7 +112,7 @@ export class SquashfsWriter {
     const blockSize = options.blockSize ?? 128 * 1024;
     if (!Number.isInteger(Math.log2(blockSize)) || blockSize < 4096 || blockSize > 1 << 20)
       throw new SregistryError(`squashfs block size must be a power of two from 4 KiB to 1 MiB`, {
-        code: "INVALID_ARGUMENT",
+        code: "USAGE",
       });
     this.blockSize = blockSize;
     const spec = options.compression ?? "gzip";
