@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { text } from "node:stream/consumers";
@@ -193,8 +193,12 @@ describe("BlobStore.ensure against an HTTP server", { timeout: 180_000 }, () => 
     assert.ok(foreign);
     const waiting = store.ensure(descriptor(), server.opener);
     await new Promise((resolve) => setTimeout(resolve, 100));
+    // As every writer does: whole file under another name, then rename. Written in place, a waiter
+    // polling meanwhile would see a short file, remove it as corrupt and wait for `foreign` forever.
     await mkdir(join(store.root, "sha256"), { recursive: true });
-    await writeFile(join(store.root, "sha256", server.digest.slice(7)), BLOB);
+    const blobPath = join(store.root, "sha256", server.digest.slice(7));
+    await writeFile(`${blobPath}.incoming`, BLOB);
+    await rename(`${blobPath}.incoming`, blobPath);
     const result = await waiting;
     await foreign.release();
     assert.deepEqual([result.cached, result.downloaded, server.requests.length], [true, 0, 0]);
