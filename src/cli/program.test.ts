@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { VERSION } from "../version.js";
-import { runCli } from "./program.js";
+import { COMMANDS } from "./commands/index.js";
+import { commandNamed, runCli } from "./program.js";
 
 const base = mkdtempSync(join(tmpdir(), "sregistry-cli-"));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -97,4 +98,27 @@ test("--help on a command shows an example", async () => {
   const r = await cli(["get", "--help"]);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Example/);
+});
+
+test("--help lists every command with its description, from the summaries", async () => {
+  const r = await cli(["--help"]);
+  assert.equal(r.code, 0);
+  const listed = r.stdout.split("Commands:\n")[1]!.replace(/\s+/g, " ");
+  for (const summary of COMMANDS) {
+    assert.ok(listed.includes(`${summary.term} ${summary.description}`), summary.name);
+  }
+});
+
+test("help <command> shows that command's options, loaded from its module", async () => {
+  const r = await cli(["help", "pull"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--compression <algo\[:level\]>/);
+});
+
+test("commandNamed: the first word that is not a flag; help <command> names the command", () => {
+  assert.equal(commandNamed(["--debug", "images", "--json"])?.name, "images");
+  assert.equal(commandNamed(["help", "pull"])?.name, "pull");
+  assert.equal(commandNamed(["rmi", "x"])?.name, "rmi");
+  assert.equal(commandNamed(["--help"]), undefined);
+  assert.equal(commandNamed(["frobnicate"]), undefined);
 });

@@ -7,17 +7,23 @@
  * const code = await runCli(["images"], { env: process.env, stdout: process.stdout, stderr: process.stderr });
  * ```
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help } from "commander";
 import { SregistryError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { sanitizeForTerminal } from "../util/terminal.js";
 import { VERSION } from "../version.js";
-import { COMMANDS } from "./commands/index.js";
+import { COMMANDS, type CommandSummary } from "./commands/index.js";
 import { CliRuntime, type CliStreams } from "./runtime.js";
 
 const BANNER = `Singularity Registry Global Client v${VERSION}`;
 
-function buildProgram(rt: CliRuntime): Command {
+/**
+ * The program with every command: `running` (the command the arguments name, if any) registered
+ * in full from its module, the others from their summaries only, so that a run imports the
+ * implementation of one command at most (ARCHITECTURE.md, "Start-up").
+ */
+async function buildProgram(rt: CliRuntime, running: CommandSummary | undefined): Promise<Command> {
+  const summaryTerms = new WeakMap<Command, string>();
   const program = new Command("sregistry")
     .description(BANNER)
     .option("--debug", "print debug messages (MESSAGELEVEL=DEBUG)")
@@ -29,6 +35,11 @@ function buildProgram(rt: CliRuntime): Command {
         "~/.singularity/sregistry.db, ~/.singularity/shub; SREGISTRY_* variables move them.",
     )
     .exitOverride()
+    .configureHelp({
+      subcommandTerm(command: Command): string {
+        return summaryTerms.get(command) ?? Help.prototype.subcommandTerm.call(this, command);
+      },
+    })
     .configureOutput({
       writeOut: (text) => rt.stdout.write(text),
       writeErr: (text) => rt.stderr.write(text),
@@ -39,15 +50,42 @@ function buildProgram(rt: CliRuntime): Command {
       const flags = command.optsWithGlobals() as { debug?: boolean; quiet?: boolean };
       rt.flags = { debug: Boolean(flags.debug), quiet: Boolean(flags.quiet) };
     });
-  for (const register of COMMANDS) register(program, rt);
+  const [register] = await Promise.all([
+    running?.load(),
+    running?.usesContext ? rt.loadContext() : undefined,
+  ]);
+  for (const summary of COMMANDS) {
+    if (summary === running && register) register(program, rt);
+    else summaryTerms.set(summaryCommand(program, summary), summary.term);
+  }
   for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+/** A command known by its summary alone: enough for the root help and the usage line. */
+function summaryCommand(program: Command, summary: CommandSummary): Command {
+  return program
+    .command(summary.name)
+    .description(summary.description)
+    .action(() => {
+      throw new Error(`the ${summary.name} command was not loaded`);
+    });
+}
+
+/**
+ * The command `argv` runs, or whose help it asks for (`help <command>`): the first word that is
+ * not a flag, since the global flags take no value.
+ */
+export function commandNamed(argv: readonly string[]): CommandSummary | undefined {
+  const words = argv.filter((arg) => !arg.startsWith("-"));
+  const name = words[0] === "help" ? words[1] : words[0];
+  return COMMANDS.find((summary) => summary.name === name);
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. */
 export async function runCli(argv: string[], streams: CliStreams): Promise<number> {
   const rt = new CliRuntime(streams);
-  const program = buildProgram(rt);
+  const program = await buildProgram(rt, commandNamed(argv));
   if (argv.length === 0) {
     rt.print(BANNER);
     program.outputHelp();

@@ -8,7 +8,7 @@
  * rt.announce("nvidia"); // "[client|nvidia] [database|sqlite:////root/.singularity/sregistry.db]"
  * ```
  */
-import { Context } from "../api/context.js";
+import type { Context } from "../api/context.js";
 import { Logger, LEVELS, parseMessageLevel, type Message, type Writer } from "../util/log.js";
 import { jsonForTerminal, sanitizeForTerminal, TerminalText } from "../util/terminal.js";
 
@@ -29,6 +29,7 @@ export class CliRuntime {
   readonly stderr: CliStreams["stderr"];
   flags: GlobalFlags = { debug: false, quiet: false };
   private ctx: Context | undefined;
+  private contextModule: typeof import("../api/context.js") | undefined;
   private loggerInstance: Logger | undefined;
 
   constructor(streams: CliStreams) {
@@ -47,8 +48,19 @@ export class CliRuntime {
     return this.loggerInstance;
   }
 
+  /**
+   * Loads the module behind `context()`. It is imported on demand, not at the top of this file:
+   * it brings the catalog (better-sqlite3) and the settings, which `version` and `--help` do not
+   * need (ARCHITECTURE.md, "Start-up"). program.ts awaits this before a command that uses it runs.
+   */
+  async loadContext(): Promise<void> {
+    this.contextModule ??= await import("../api/context.js");
+  }
+
+  /** The settings, the logger and the catalog, built at first use (after `loadContext()`). */
   context(): Context {
-    this.ctx ??= new Context({ env: this.env, logger: this.logger });
+    if (!this.contextModule) throw new Error("CliRuntime.context() called before loadContext()");
+    this.ctx ??= new this.contextModule.Context({ env: this.env, logger: this.logger });
     return this.ctx;
   }
 
