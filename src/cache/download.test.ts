@@ -76,7 +76,7 @@ describe("downloadTo and a source set aside mid-body", () => {
         async (offset) => ({ body: failing(Buffer.from("x"), new BadSourceError("m", "bad")), offset }),
         { maxAttempts: 3, sleep: async () => undefined },
       ),
-      (err: Error & { code?: string }) => err.code === "DOWNLOAD_FAILED",
+      (err: Error & { code?: string }) => err.code === "NETWORK",
     );
   });
 });

@@ -2,7 +2,8 @@
  * The pull with the native squashfs writer and no squashfs tool at all: the CLI runs with a PATH
  * holding only `node`, so neither tar2sqfs, sqfstar nor mksquashfs can be found, and the SIF must
  * still build; it is then read back from this process with siftool and `unsquashfs -lln` and
- * compared with `umoci unpack`. Also: zstd without tar2sqfs is one clear line, an external builder
+ * compared with `umoci unpack`, for gzip, zstd and lz4. Also: lz4:hc (which only tar2sqfs does)
+ * without tar2sqfs is one clear line, an external builder
  * asked for but missing too, and the builder is part of the build key (a tar2sqfs build of the same
  * image is another build, a second native pull is answered from the catalog).
  *
@@ -57,32 +58,41 @@ describe(
       await tmp?.cleanup();
     });
 
-    it("builds the SIF with nothing but node, and it matches umoci's rootfs", async () => {
-      const work = join(tmp.path, "bare");
-      const result = await runCli(["pull", "docker://library/rich:1"], { env: bareEnv, baseDir: work });
-      assert.equal(result.code, 0, result.stderr);
-      const sif = successPath(result.stdout);
-      const { offset, list } = await sifPartition(sif);
-      assert.match(list, /FS \(Squashfs\/\*System\/amd64\)/);
-      const listing = (await run("unsquashfs", ["-lln", "-o", String(offset), sif])).stdout;
-      assert.match(listing, /-rwsr-xr-x 0\/0\s+\d+ \S+ \S+ squashfs-root\/bin\/sh\n/);
-      assert.match(listing, /squashfs-root\/\.singularity\.d\/runscript/);
-      const ours = snapshotTree(await extractSifPartition(sif, join(work, "root")));
-      const theirs = await umociSnapshot(server, "library/rich:1", join(work, "umoci"));
-      assert.deepEqual(treeDifferences(ours, theirs), []);
-    });
+    // Every compressor the native writer has in process: none of them may need a tool on PATH.
+    for (const compression of ["gzip", "zstd", "lz4"]) {
+      it(`builds a ${compression} SIF with nothing but node, and it matches umoci's rootfs`, async () => {
+        const work = join(tmp.path, `bare-${compression}`);
+        const flags = compression === "gzip" ? [] : ["--compression", compression];
+        const result = await runCli(["pull", ...flags, "docker://library/rich:1"], {
+          env: bareEnv,
+          baseDir: work,
+        });
+        assert.equal(result.code, 0, result.stderr);
+        const sif = successPath(result.stdout);
+        const { offset, list } = await sifPartition(sif);
+        assert.match(list, /FS \(Squashfs\/\*System\/amd64\)/);
+        const superblock = (await run("unsquashfs", ["-s", "-o", String(offset), sif])).stdout;
+        assert.match(superblock, new RegExp(`^Compression ${compression}$`, "m"));
+        const listing = (await run("unsquashfs", ["-lln", "-o", String(offset), sif])).stdout;
+        assert.match(listing, /-rwsr-xr-x 0\/0\s+\d+ \S+ \S+ squashfs-root\/bin\/sh\n/);
+        assert.match(listing, /squashfs-root\/\.singularity\.d\/runscript/);
+        const ours = snapshotTree(await extractSifPartition(sif, join(work, "root")));
+        const theirs = await umociSnapshot(server, "library/rich:1", join(work, "umoci"));
+        assert.deepEqual(treeDifferences(ours, theirs), []);
+      });
+    }
 
-    it("zstd without tar2sqfs: one line saying what to install, before any download, nothing written", async () => {
-      const work = join(tmp.path, "zstd");
+    it("lz4:hc (not in process) without tar2sqfs: one line saying what to install, before any download, nothing written", async () => {
+      const work = join(tmp.path, "lz4hc");
       const before = server.requests.length;
-      const result = await runCli(["pull", "--compression", "zstd", "docker://library/rich:1"], {
+      const result = await runCli(["pull", "--compression", "lz4:hc", "docker://library/rich:1"], {
         env: bareEnv,
         baseDir: work,
       });
       assert.notEqual(result.code, 0);
       const errors = result.stderr.split("\n").filter((line) => line.startsWith("ERROR"));
       assert.equal(errors.length, 1, result.stderr);
-      assert.match(errors[0]!, /zstd compression needs tar2sqfs/);
+      assert.match(errors[0]!, /lz4:hc compression cannot be done in process here and needs tar2sqfs/);
       assert.equal(
         server.requests.slice(before).some((r) => r.path.includes("/blobs/")),
         false,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SregistryError } from "../../util/errors.js";
-import { DEFAULT_BUILDER, chooseBuilder, parseBuilder } from "./choose-builder.js";
+import { DEFAULT_BUILDER, chooseBuilder, compressesInProcess, parseBuilder } from "./choose-builder.js";
+import type { CompressionSpec } from "./compression.js";
 import type { SquashfsTools } from "./tools.js";
 
 const NONE: SquashfsTools = {};
@@ -44,31 +45,57 @@ describe("squashfs builder choice", () => {
     );
   });
 
-  it("zstd and lz4 with native go to tar2sqfs when it is installed", () => {
-    assert.equal(
-      chooseBuilder("native", { algorithm: "zstd" }, () => TAR2SQFS),
-      "tar2sqfs",
-    );
+  it("zstd and lz4 with native are compressed in process, without probing for a tool", () => {
+    const p = probe(NONE);
+    assert.equal(chooseBuilder("native", { algorithm: "zstd" }, p.detect), "native");
+    assert.equal(chooseBuilder("native", { algorithm: "zstd", level: 19 }, p.detect), "native");
+    assert.equal(chooseBuilder("native", { algorithm: "lz4" }, p.detect), "native");
+    assert.equal(p.calls, 0);
+    assert.equal(compressesInProcess({ algorithm: "zstd" }), true);
+    assert.equal(compressesInProcess({ algorithm: "lz4" }), true);
+    assert.equal(compressesInProcess({ algorithm: "lz4", hc: true }), false);
+  });
+
+  it("lz4:hc, or a codec whose add-on cannot load here, goes to tar2sqfs when it is installed", () => {
     assert.equal(
       chooseBuilder("native", { algorithm: "lz4", hc: true }, () => TAR2SQFS),
       "tar2sqfs",
     );
+    const noAddon = (): boolean => false;
+    assert.equal(
+      chooseBuilder("native", { algorithm: "zstd" }, () => TAR2SQFS, noAddon),
+      "tar2sqfs",
+    );
+    assert.equal(
+      chooseBuilder(undefined, { algorithm: "lz4" }, () => TAR2SQFS, noAddon),
+      "tar2sqfs",
+    );
   });
 
-  it("zstd with native and no tar2sqfs is one line saying what to install", () => {
+  it("neither in process nor tar2sqfs is one line saying what to install", () => {
+    const noAddon = (): boolean => false;
+    const cases: [CompressionSpec, RegExp][] = [
+      [{ algorithm: "zstd" }, /^zstd compression cannot be done in process here and needs tar2sqfs/],
+      [
+        { algorithm: "lz4", hc: true },
+        /^lz4:hc compression cannot be done in process here and needs tar2sqfs/,
+      ],
+    ];
     for (const tools of [NONE, SQFSTAR]) {
-      assert.throws(
-        () => chooseBuilder("native", { algorithm: "zstd" }, () => tools),
-        (err: unknown) =>
-          err instanceof SregistryError &&
-          err.code === "TOOL_MISSING" &&
-          /zstd compression needs tar2sqfs/.test(err.message) &&
-          !err.message.includes("\n"),
-      );
+      for (const [compression, message] of cases) {
+        assert.throws(
+          () => chooseBuilder("native", compression, () => tools, noAddon),
+          (err: unknown) =>
+            err instanceof SregistryError &&
+            err.code === "TOOL_MISSING" &&
+            message.test(err.message) &&
+            !err.message.includes("\n"),
+        );
+      }
     }
   });
 
-  it("the default builds gzip natively even when no squashfs tool is installed", () => {
+  it("the default builds gzip and zstd natively even when no squashfs tool is installed", () => {
     assert.equal(DEFAULT_BUILDER, "native");
     assert.equal(
       chooseBuilder(undefined, { algorithm: "gzip" }, () => NONE),
@@ -79,8 +106,8 @@ describe("squashfs builder choice", () => {
       "native",
     );
     assert.equal(
-      chooseBuilder(undefined, { algorithm: "zstd" }, () => TAR2SQFS),
-      "tar2sqfs",
+      chooseBuilder(undefined, { algorithm: "zstd" }, () => NONE),
+      "native",
     );
   });
 });

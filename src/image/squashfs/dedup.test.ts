@@ -17,12 +17,17 @@ describe("ContentIndex", () => {
 });
 
 describe("compression and device numbers", () => {
-  it("parses gzip levels and none, and points zstd/lz4 at the external builder", () => {
+  it("parses gzip and zstd levels, lz4 and none, and points lz4:hc and xz at the external builder", () => {
     assert.deepEqual(parseCompression("gzip"), { name: "gzip", level: 6 });
     assert.deepEqual(parseCompression("gzip:9"), { name: "gzip", level: 9 });
+    assert.deepEqual(parseCompression("zstd"), { name: "zstd", level: 3 });
+    assert.deepEqual(parseCompression("zstd:22"), { name: "zstd", level: 22 });
+    assert.deepEqual(parseCompression("lz4"), { name: "lz4", level: 0 });
     assert.deepEqual(parseCompression("none"), { name: "none", level: 0 });
     assert.throws(() => parseCompression("gzip:10"), /1 to 9/);
-    assert.throws(() => parseCompression("lz4"), /--builder tar2sqfs/);
+    assert.throws(() => parseCompression("zstd:0"), /1 to 22/);
+    assert.throws(() => parseCompression("lz4:hc"), /--builder tar2sqfs for lz4:hc/);
+    assert.throws(() => parseCompression("xz"), /--builder tar2sqfs for xz/);
     assert.throws(() => parseCompression("brotli"), /unknown compression/);
   });
 

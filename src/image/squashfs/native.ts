@@ -22,7 +22,7 @@ import type { SquashfsOutput, SquashfsResult } from "./builder.js";
 import { compressionKey, type CompressionSpec } from "./compression.js";
 
 export interface NativeOptions {
-  /** gzip at any level (default 6); other algorithms are refused by the writer. */
+  /** gzip (default 6) or zstd (default 3) at any level, or lz4; lz4:hc is refused by the writer. */
   compression: CompressionSpec;
   /** Filesystem creation time (seconds). */
   mkfsTime?: number;

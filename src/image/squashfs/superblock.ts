@@ -7,7 +7,7 @@
  * const bytes = encodeSuperblock({ inodes: 3, mkfsTime: 0, blockSize: 131072, ... });
  * ```
  */
-import { INVALID_TABLE, SQUASHFS_MAGIC, SUPERBLOCK_SIZE } from "./format.js";
+import { INVALID_TABLE, METADATA_UNCOMPRESSED, SQUASHFS_MAGIC, SUPERBLOCK_SIZE } from "./format.js";
 
 export interface Superblock {
   inodes: number;
@@ -54,4 +54,22 @@ export function encodeSuperblock(s: Superblock): Buffer {
 
 function table(start: number | null): bigint {
   return start === null ? INVALID_TABLE : BigInt(start);
+}
+
+/**
+ * The compressor options as squashfs stores them right after the superblock: one metadata block,
+ * stored uncompressed (header = length | 0x8000), flagged by `SuperFlags.CompressorOptions`
+ * (squashfs-tools-ng `doc/format.adoc`, "Compression Options"; the kernel reads it in
+ * `fs/squashfs/decompressor.c` `get_comp_opts`). Empty when there are no options.
+ *
+ * @example
+ * ```ts
+ * compressorOptionsBlock(Buffer.from([3, 0, 0, 0])); // <06 80 03 00 00 00>: zstd level 3
+ * ```
+ */
+export function compressorOptionsBlock(options: Buffer | null): Buffer {
+  if (options === null) return Buffer.alloc(0);
+  const header = Buffer.alloc(2);
+  header.writeUInt16LE(options.length | METADATA_UNCOMPRESSED, 0);
+  return Buffer.concat([header, options]);
 }

@@ -18,6 +18,8 @@ import { hasTool, runTool, writeImage, writeTar, type Item } from "./writer.test
 
 const CAPABILITY = Buffer.from([1, 0, 0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // cap_net_bind_service=ep
 const BLOCK = 128 * 1024;
+/** Every compressor the writer has in process (the default first). */
+const CODECS = ["gzip", "zstd", "lz4"] as const;
 const random = randomBytes(3 * BLOCK + 1234);
 
 /** Every inode type and layout case the writer has. */
@@ -105,75 +107,181 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe("squashfs writer read back by squashfs-tools", () => {
-  it("unsquashfs -lln lists every entry with its type, mode, owner, size and target", async () => {
-    const image = join(work, "list.sqfs");
-    await writeImage(fixture(), image);
-    const expected = expectedTree(fixture());
-    const listing = unsquashfsListing(image);
-    assert.deepEqual([...listing.keys()].sort(), Object.keys(expected.entries).sort());
-    for (const [path, seen] of Object.entries(expected.entries)) {
-      // unsquashfs 4.5.1 prints a device as rdev >> 8, rdev & 0xff: wrong for minors ≥ 256 (the
-      // kernel, unsquashfs -d and sqfsdiff read them right, see the other tests).
-      if (seen.rdev !== undefined && seen.rdev[1] > 255) continue;
-      assert.equal(listing.get(path), listingLine(seen), path);
-    }
+/**
+ * The oracles run once per compressor the writer has in process: squashfs-tools, squashfs-tools-ng,
+ * the kernel and squashfuse each carry their own gzip, zstd and lz4 decoders.
+ */
+for (const compression of CODECS) {
+  const write: typeof writeImage = (items, path, options = {}) =>
+    writeImage(items, path, { compression, ...options });
+
+  describe(`squashfs writer read back by squashfs-tools (${compression})`, () => {
+    it("unsquashfs -lln lists every entry with its type, mode, owner, size and target", async () => {
+      const image = join(work, `${compression}-list.sqfs`);
+      await write(fixture(), image);
+      const expected = expectedTree(fixture());
+      const listing = unsquashfsListing(image);
+      assert.deepEqual([...listing.keys()].sort(), Object.keys(expected.entries).sort());
+      for (const [path, seen] of Object.entries(expected.entries)) {
+        // unsquashfs 4.5.1 prints a device as rdev >> 8, rdev & 0xff: wrong for minors ≥ 256 (the
+        // kernel, unsquashfs -d and sqfsdiff read them right, see the other tests).
+        if (seen.rdev !== undefined && seen.rdev[1] > 255) continue;
+        assert.equal(listing.get(path), listingLine(seen), path);
+      }
+    });
+
+    it("unsquashfs -d extracts the same tree: content, times, devices, xattrs, hardlinks", async () => {
+      const image = join(work, `${compression}-extract.sqfs`);
+      const out = join(work, `${compression}-extract`);
+      await write(fixture(), image);
+      runTool("unsquashfs", ["-quiet", "-no-progress", "-d", out, image]);
+      assert.deepEqual(walkTree(out), expectedTree(fixture()));
+    });
   });
 
-  it("unsquashfs -d extracts the same tree: content, times, devices, xattrs, hardlinks", async () => {
-    const image = join(work, "extract.sqfs");
-    const out = join(work, "extract");
-    await writeImage(fixture(), image);
-    runTool("unsquashfs", ["-quiet", "-no-progress", "-d", out, image]);
-    assert.deepEqual(walkTree(out), expectedTree(fixture()));
-  });
-});
+  describe(`squashfs writer read back by squashfs-tools-ng (${compression})`, () => {
+    it("sqfs2tar gives the same entries, content, xattrs and hardlink groups", async () => {
+      const image = join(work, `${compression}-ng.sqfs`);
+      await write(fixture(), image);
+      assert.deepEqual(viaSqfs2tar(image), expectedTree(fixture()));
+    });
 
-describe("squashfs writer read back by squashfs-tools-ng", () => {
-  it("sqfs2tar gives the same entries, content, xattrs and hardlink groups", async () => {
-    const image = join(work, "ng.sqfs");
-    await writeImage(fixture(), image);
-    assert.deepEqual(viaSqfs2tar(image), expectedTree(fixture()));
+    it("sqfsdiff finds no difference to tar2sqfs's image of the same tar (times included)", async () => {
+      const image = join(work, `${compression}-ours.sqfs`);
+      const tar = join(work, `${compression}-same.tar`);
+      const reference = join(work, `${compression}-tar2sqfs.sqfs`);
+      await write(fixture(), image, { root: { mode: 0o750, uid: 3, gid: 4, mtime: 99 } });
+      // tar2sqfs --no-skip refuses what squashfs cannot store (the writer drops it with a warning).
+      await writeTar(withoutSystemXattrs(fixture()), tar);
+      runTool("sh", [
+        "-c",
+        `tar2sqfs --quiet --force --no-skip --defaults uid=3,gid=4,mode=0750,mtime=99 ${reference} < ${tar}`,
+      ]);
+      runTool("sqfsdiff", ["--timestamps", "--old", reference, "--new", image]);
+      const rootLine = runTool("unsquashfs", ["-lln", "-d", "", image])
+        .split("\n")
+        .find((l) => l.startsWith("d"));
+      assert.match(rootLine ?? "", /^drwxr-x--- 3\/4 /);
+    });
+
+    it("sqfsdiff does see a changed file (the oracle can fail)", async () => {
+      const changed = fixture().map((item) =>
+        item.path === "etc/hostname" ? { ...item, content: "bix\n" } : item,
+      );
+      const a = join(work, `${compression}-a.sqfs`);
+      const b = join(work, `${compression}-b.sqfs`);
+      await write(fixture(), a);
+      await write(changed, b);
+      const report = runTool("sqfsdiff", ["--old", a, "--new", b], { allowStatus: [1] });
+      assert.match(report, /etc\/hostname/);
+    });
   });
 
-  it("sqfsdiff finds no difference to tar2sqfs's image of the same tar (times included)", async () => {
-    const image = join(work, "ours.sqfs");
-    const tar = join(work, "same.tar");
-    const reference = join(work, "tar2sqfs.sqfs");
-    await writeImage(fixture(), image, { root: { mode: 0o750, uid: 3, gid: 4, mtime: 99 } });
-    // tar2sqfs --no-skip refuses what squashfs cannot store (the writer drops it with a warning).
-    await writeTar(withoutSystemXattrs(fixture()), tar);
-    runTool("sh", [
-      "-c",
-      `tar2sqfs --quiet --force --no-skip --defaults uid=3,gid=4,mode=0750,mtime=99 ${reference} < ${tar}`,
-    ]);
-    runTool("sqfsdiff", ["--timestamps", "--old", reference, "--new", image]);
-    const rootLine = runTool("unsquashfs", ["-lln", "-d", "", image])
-      .split("\n")
-      .find((l) => l.startsWith("d"));
-    assert.match(rootLine ?? "", /^drwxr-x--- 3\/4 /);
-  });
+  describe(`squashfs writer read by the Linux kernel and squashfuse (${compression})`, () => {
+    const mountable = process.getuid?.() === 0 && existsSync("/dev/loop-control");
 
-  it("sqfsdiff does see a changed file (the oracle can fail)", async () => {
-    const changed = fixture().map((item) =>
-      item.path === "etc/hostname" ? { ...item, content: "bix\n" } : item,
+    it(
+      "mounts with -o loop,offset and shows the same tree",
+      { skip: !mountable && "needs root and loop devices" },
+      async (t) => {
+        const image = join(work, `${compression}-kernel.img`);
+        const prefix = Buffer.alloc(8192, 0x5a);
+        await write(fixture(), image, {
+          offset: prefix.length,
+          prefix,
+          root: { mode: 0o755, uid: 0, gid: 0, mtime: 0 },
+        });
+        const mnt = join(work, `${compression}-kernel-mnt`);
+        await mkdir(mnt);
+        const mounted = runTool(
+          "mount",
+          ["-t", "squashfs", "-o", `loop,ro,offset=${prefix.length}`, image, mnt],
+          {
+            allowStatus: [1, 32],
+          },
+        );
+        if (!runTool("sh", ["-c", `mountpoint -q ${mnt} && echo yes || true`]).includes("yes")) {
+          t.skip(`mount refused here: ${mounted}`);
+          return;
+        }
+        try {
+          assert.deepEqual(walkTree(mnt), expectedTree(fixture()));
+        } finally {
+          runTool("umount", [mnt]);
+        }
+      },
     );
-    const a = join(work, "a.sqfs");
-    const b = join(work, "b.sqfs");
-    await writeImage(fixture(), a);
-    await writeImage(changed, b);
-    const report = runTool("sqfsdiff", ["--old", a, "--new", b], { allowStatus: [1] });
-    assert.match(report, /etc\/hostname/);
+
+    it(
+      "a socket (which tar cannot carry) is listed by unsquashfs and seen by the kernel",
+      { skip: !mountable && "needs root and loop devices" },
+      async () => {
+        const items: Item[] = [
+          { path: "run", type: "dir" },
+          { path: "run/app.sock", type: "socket", mode: 0o770, uid: 7 },
+        ];
+        const image = join(work, `${compression}-socket.sqfs`);
+        await write(items, image);
+        assert.equal(unsquashfsListing(image).get("run/app.sock"), "srwxrwx--- 7/0 0");
+        const mnt = join(work, `${compression}-socket-mnt`);
+        await mkdir(mnt);
+        runTool("mount", ["-t", "squashfs", "-o", "loop,ro", image, mnt]);
+        try {
+          assert.deepEqual(walkTree(mnt), expectedTree(items));
+        } finally {
+          runTool("umount", [mnt]);
+        }
+      },
+    );
+
+    it(
+      "squashfuse_ll reads it (as nobody where /dev/fuse allows it)",
+      { skip: !hasTool("squashfuse_ll") && "squashfuse not installed" },
+      async (t) => {
+        const image = join(work, `${compression}-fuse.sqfs`);
+        await write(fixture(), image);
+        const mnt = join(work, `${compression}-fuse-mnt`);
+        await mkdir(mnt);
+        const nobodyCanFuse = runTool(
+          "sh",
+          [
+            "-c",
+            "test -r /dev/fuse -a -w /dev/fuse && command -v fusermount3 >/dev/null && echo yes || true",
+          ],
+          { uid: 65534 },
+        ).includes("yes");
+        if (!nobodyCanFuse)
+          t.diagnostic("/dev/fuse or fusermount3 not usable by nobody here: mounting as root");
+        if (!nobodyCanFuse && process.getuid?.() !== 0) {
+          t.skip("no FUSE access");
+          return;
+        }
+        runTool("chmod", ["0755", work]);
+        runTool("chmod", ["0644", image]);
+        runTool("chown", [nobodyCanFuse ? "65534" : "0", mnt]);
+        runTool("squashfuse_ll", [image, mnt], { uid: nobodyCanFuse ? 65534 : undefined });
+        try {
+          const seen: SeenTree = walkTree(mnt, 64 << 20, nobodyCanFuse ? 65534 : undefined);
+          assert.deepEqual(userXattrsOnly(seen), userXattrsOnly(expectedTree(fixture())));
+        } finally {
+          runTool(nobodyCanFuse ? "fusermount3" : "umount", nobodyCanFuse ? ["-u", mnt] : [mnt], {
+            uid: nobodyCanFuse ? 65534 : undefined,
+          });
+        }
+      },
+    );
   });
-});
+}
 
 describe("squashfs writer layout", () => {
-  it("is reproducible: same input, same bytes, whatever the parallelism", async () => {
-    const one = join(work, "r1.sqfs");
-    const two = join(work, "r2.sqfs");
-    await writeImage(fixture(), one, { maxInFlight: 1 });
-    await writeImage(fixture(), two, { maxInFlight: 64 });
-    assert.ok((await readFile(one)).equals(await readFile(two)));
+  it("is reproducible: same input, same bytes, whatever the parallelism, with every compressor", async () => {
+    for (const compression of CODECS) {
+      const one = join(work, `r1-${compression}.sqfs`);
+      const two = join(work, `r2-${compression}.sqfs`);
+      await writeImage(fixture(), one, { compression, maxInFlight: 1 });
+      await writeImage(fixture(), two, { compression, maxInFlight: 64 });
+      assert.ok((await readFile(one)).equals(await readFile(two)), compression);
+    }
   });
 
   it("writes at an offset, keeps the bytes before it and pads to 4 KiB", async () => {
@@ -214,15 +322,31 @@ describe("squashfs writer layout", () => {
     );
   });
 
-  it("compression none and gzip levels 1 and 9 all read back", async () => {
+  it("compression none, gzip levels 1 and 9 and zstd levels 1 and 9 all read back", async () => {
     const sizes: number[] = [];
-    for (const compression of ["none", "gzip:1", "gzip:9"]) {
+    for (const compression of ["none", "gzip:1", "gzip:9", "zstd:1", "zstd:9"]) {
       const image = join(work, `c-${compression}.sqfs`);
       const result = await writeImage(fixture(), image, { compression });
       assert.deepEqual(viaSqfs2tar(image), expectedTree(fixture()), compression);
       sizes.push(result.bytesUsed);
     }
     assert.ok(sizes[0]! > sizes[1]! && sizes[1]! >= sizes[2]!, sizes.join(" "));
+    assert.ok(sizes[0]! > sizes[3]! && sizes[3]! >= sizes[4]!, sizes.join(" "));
+  });
+
+  it("writes the compressor options squashfs-tools reads: zstd's level, lz4's version", async () => {
+    const cases: [string, RegExp][] = [
+      ["zstd:7", /^Compression zstd\n\tcompression-level 7$/m],
+      ["zstd", /^Compression zstd\n\tcompression-level 3$/m],
+      ["lz4", /^Compression lz4\n(?!\tHigh Compression)/m],
+      ["gzip:9", /^Compression gzip\n(?!\t)/m],
+    ];
+    for (const [compression, expected] of cases) {
+      const image = join(work, `options-${compression}.sqfs`);
+      await writeImage(fixture(), image, { compression });
+      assert.match(runTool("unsquashfs", ["-s", image]), expected, compression);
+      assert.deepEqual(viaSqfs2tar(image), expectedTree(fixture()), compression);
+    }
   });
 
   it("rejects what squashfs cannot hold or the stream got wrong, with one clear line", async () => {
@@ -244,98 +368,11 @@ describe("squashfs writer layout", () => {
         (err: unknown) => err instanceof SregistryError && message.test(err.message),
       );
     }
-    await assert.rejects(writeImage([], image, { compression: "zstd:3" }), /use --builder tar2sqfs for zstd/);
+    await assert.rejects(
+      writeImage([], image, { compression: "lz4:hc" }),
+      /use --builder tar2sqfs for lz4:hc/,
+    );
+    await assert.rejects(writeImage([], image, { compression: "xz" }), /use --builder tar2sqfs for xz/);
+    await assert.rejects(writeImage([], image, { compression: "zstd:23" }), /zstd level must be 1 to 22/);
   });
-});
-
-describe("squashfs writer read by the Linux kernel and squashfuse", () => {
-  const mountable = process.getuid?.() === 0 && existsSync("/dev/loop-control");
-
-  it(
-    "mounts with -o loop,offset and shows the same tree",
-    { skip: !mountable && "needs root and loop devices" },
-    async (t) => {
-      const image = join(work, "kernel.img");
-      const prefix = Buffer.alloc(8192, 0x5a);
-      await writeImage(fixture(), image, {
-        offset: prefix.length,
-        prefix,
-        root: { mode: 0o755, uid: 0, gid: 0, mtime: 0 },
-      });
-      const mnt = join(work, "kernel-mnt");
-      await mkdir(mnt);
-      const mounted = runTool(
-        "mount",
-        ["-t", "squashfs", "-o", `loop,ro,offset=${prefix.length}`, image, mnt],
-        {
-          allowStatus: [1, 32],
-        },
-      );
-      if (!runTool("sh", ["-c", `mountpoint -q ${mnt} && echo yes || true`]).includes("yes")) {
-        t.skip(`mount refused here: ${mounted}`);
-        return;
-      }
-      try {
-        assert.deepEqual(walkTree(mnt), expectedTree(fixture()));
-      } finally {
-        runTool("umount", [mnt]);
-      }
-    },
-  );
-
-  it(
-    "a socket (which tar cannot carry) is listed by unsquashfs and seen by the kernel",
-    { skip: !mountable && "needs root and loop devices" },
-    async () => {
-      const items: Item[] = [
-        { path: "run", type: "dir" },
-        { path: "run/app.sock", type: "socket", mode: 0o770, uid: 7 },
-      ];
-      const image = join(work, "socket.sqfs");
-      await writeImage(items, image);
-      assert.equal(unsquashfsListing(image).get("run/app.sock"), "srwxrwx--- 7/0 0");
-      const mnt = join(work, "socket-mnt");
-      await mkdir(mnt);
-      runTool("mount", ["-t", "squashfs", "-o", "loop,ro", image, mnt]);
-      try {
-        assert.deepEqual(walkTree(mnt), expectedTree(items));
-      } finally {
-        runTool("umount", [mnt]);
-      }
-    },
-  );
-
-  it(
-    "squashfuse_ll reads it (as nobody where /dev/fuse allows it)",
-    { skip: !hasTool("squashfuse_ll") && "squashfuse not installed" },
-    async (t) => {
-      const image = join(work, "fuse.sqfs");
-      await writeImage(fixture(), image);
-      const mnt = join(work, "fuse-mnt");
-      await mkdir(mnt);
-      const nobodyCanFuse = runTool(
-        "sh",
-        ["-c", "test -r /dev/fuse -a -w /dev/fuse && command -v fusermount3 >/dev/null && echo yes || true"],
-        { uid: 65534 },
-      ).includes("yes");
-      if (!nobodyCanFuse)
-        t.diagnostic("/dev/fuse or fusermount3 not usable by nobody here: mounting as root");
-      if (!nobodyCanFuse && process.getuid?.() !== 0) {
-        t.skip("no FUSE access");
-        return;
-      }
-      runTool("chmod", ["0755", work]);
-      runTool("chmod", ["0644", image]);
-      runTool("chown", [nobodyCanFuse ? "65534" : "0", mnt]);
-      runTool("squashfuse_ll", [image, mnt], { uid: nobodyCanFuse ? 65534 : undefined });
-      try {
-        const seen: SeenTree = walkTree(mnt, 64 << 20, nobodyCanFuse ? 65534 : undefined);
-        assert.deepEqual(userXattrsOnly(seen), userXattrsOnly(expectedTree(fixture())));
-      } finally {
-        runTool(nobodyCanFuse ? "fusermount3" : "umount", nobodyCanFuse ? ["-u", mnt] : [mnt], {
-          uid: nobodyCanFuse ? 65534 : undefined,
-        });
-      }
-    },
-  );
 });

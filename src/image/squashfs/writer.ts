@@ -31,7 +31,7 @@ import type { RootAttributes } from "../flatten/types.js";
 import { BlockCompressor, parseCompression, type CompressionSpec } from "./compressor.js";
 import { DataWriter } from "./data-writer.js";
 import { writeListing, type ListingEntry } from "./directory.js";
-import { DEVICE_BLOCK, InodeType, NO_FRAGMENT, SuperFlags, encodeDevice } from "./format.js";
+import { DEVICE_BLOCK, InodeType, NO_FRAGMENT, SUPERBLOCK_SIZE, SuperFlags, encodeDevice } from "./format.js";
 import { IdTable } from "./id-table.js";
 import {
   encodeDeviceInode,
@@ -43,7 +43,7 @@ import {
 } from "./inode.js";
 import { MetadataWriter, encodeLookupTable } from "./metadata-writer.js";
 import { ImageOutput } from "./output.js";
-import { encodeSuperblock } from "./superblock.js";
+import { compressorOptionsBlock, encodeSuperblock } from "./superblock.js";
 import { ImageTree, Kind, ROOT_INODE, ROOT_NODE, type KindValue } from "./tree.js";
 import { XattrTable } from "./xattr.js";
 
@@ -52,7 +52,7 @@ export interface SquashfsWriterOptions {
   fd: number;
   /** Byte offset of the image in the file (default 0); bytes before it are left alone. */
   offset?: number;
-  /** "gzip", "gzip:1".."gzip:9" or "none" (default gzip level 6). */
+  /** "gzip", "gzip:1".."gzip:9", "zstd", "zstd:1".."zstd:22", "lz4" or "none" (default gzip level 6). */
   compression?: string | CompressionSpec;
   /** Data block size, a power of two from 4 KiB to 1 MiB (default 128 KiB). */
   blockSize?: number;
@@ -100,6 +100,8 @@ const FLUSH_BYTES = 1 << 20;
 export class SquashfsWriter {
   private readonly output: ImageOutput;
   private readonly compressor: BlockCompressor;
+  /** The compressor options metadata block after the superblock (empty: none). */
+  private readonly compressorOptions: Buffer;
   private readonly data: DataWriter;
   private readonly tree: ImageTree;
   private readonly ids = new IdTable();
@@ -123,6 +125,8 @@ export class SquashfsWriter {
     this.output = new ImageOutput(options.fd, options.offset ?? 0);
     const inFlight = options.maxInFlight ?? Math.max(8, 4 * availableParallelism());
     this.data = new DataWriter(this.output, this.compressor, blockSize, inFlight);
+    this.compressorOptions = compressorOptionsBlock(this.compressor.options());
+    this.data.position += this.compressorOptions.length; // before any block is placed
     this.tree = new ImageTree(options.root ?? DEFAULT_ROOT, this.ids);
     this.xattrs = new XattrTable(this.compressor, options.onWarning);
   }
@@ -260,13 +264,14 @@ export class SquashfsWriter {
       fragmentTable,
       exportTable,
     });
+    if (this.compressorOptions.length > 0) await this.output.write(this.compressorOptions, SUPERBLOCK_SIZE);
     await this.output.write(superblock, 0);
     return {
       size,
       bytesUsed,
       inodes: this.tree.inodeCount,
       paths: this.tree.pathCount,
-      dataBytes: dataEnd - superblock.length,
+      dataBytes: dataEnd - superblock.length - this.compressorOptions.length,
       duplicates: this.data.duplicates,
       fragments: this.data.fragmentCount,
     };
@@ -286,6 +291,7 @@ export class SquashfsWriter {
     let flags = SuperFlags.AlwaysFragments | SuperFlags.Duplicates;
     if (exportable) flags |= SuperFlags.Exportable;
     if (!xattrs) flags |= SuperFlags.NoXattrs;
+    if (this.compressorOptions.length > 0) flags |= SuperFlags.CompressorOptions;
     if (!this.compressor.enabled) {
       flags |=
         SuperFlags.UncompressedInodes |
