@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { tinySif } from "../image/sif/tiny-sif.testing.js";
 import { Context } from "./context.js";
 import { add } from "./add.js";
+import { failWrites } from "../catalog/backends.testing.js";
 
 let dir: string;
 let storage: string;
@@ -72,7 +73,9 @@ test("add moves the file into storage, version = sha256, client = hub by default
   assert.equal(result.client, "hub");
   assert.equal(existsSync(file), false, "moved, not copied");
   assert.deepEqual(readFileSync(path), tinySif("hello"));
-  const row = ctx.catalog().getContainer({ collection: "vsoch", name: "hello-world", tag: "latest" })!;
+  const row = (await ctx
+    .catalog()
+    .getContainer({ collection: "vsoch", name: "hello-world", tag: "latest" }))!;
   assert.equal(row.image, path);
   assert.equal(row.version, version);
   assert.equal(row.uri, result.uri);
@@ -121,7 +124,7 @@ test("adding the same content again updates the row ([container][update])", asyn
   const again = await add(ctx, imageFile("y.sif", "same"), { name: "c/x:1" });
   assert.equal(again.created, false);
   assert.equal(again.row.id, first.row.id);
-  assert.equal(ctx.catalog().listContainers().length, 1);
+  assert.equal((await ctx.catalog().listContainers()).length, 1);
   assert.deepEqual(storageFiles(), [first.path]);
   ctx.close();
 });
@@ -150,7 +153,7 @@ test("errors: no --name, missing file, a folder, bad uri — nothing moved, no r
   await assert.rejects(add(ctx, file, { name: "a/b@notaversion" }), { code: "BAD_REFERENCE" });
   await assert.rejects(add(ctx, file, { name: "bogus://a/b" }), { code: "BAD_URI" });
   assert.deepEqual(readFileSync(file), kept);
-  assert.equal(ctx.catalog().listContainers().length, 0);
+  assert.equal((await ctx.catalog().listContainers()).length, 0);
   assert.deepEqual(storageFiles(), []);
   ctx.close();
 });
@@ -161,7 +164,7 @@ async function assertRefused(ctx: Context, file: string, options: object, messag
   await assert.rejects(add(ctx, file, { name: "c/refused", ...options }), message);
   if (before) assert.deepEqual(readFileSync(file), before, "source untouched");
   assert.ok(lstatSync(file), "source still there");
-  assert.equal(ctx.catalog().listContainers().length, 0);
+  assert.equal((await ctx.catalog().listContainers()).length, 0);
   assert.deepEqual(storageFiles(), []);
 }
 
@@ -215,16 +218,14 @@ test("a symbolic link is never moved into storage; --copy copies the checked tar
 
 test("a failing catalog write puts a moved file back and deletes a copy", async () => {
   const ctx = context();
-  ctx
-    .catalog()
-    .db.exec("CREATE TRIGGER boom BEFORE INSERT ON container BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+  await failWrites(ctx.catalog(), "INSERT", "disk says no");
   const file = imageFile("m.sif", "moved");
   await assert.rejects(add(ctx, file, { name: "c/m" }), /disk says no/);
   assert.deepEqual(readFileSync(file), tinySif("moved"), "moved file is back");
   await assert.rejects(add(ctx, file, { name: "c/m", copy: true }), /disk says no/);
   assert.deepEqual(readFileSync(file), tinySif("moved"));
   assert.deepEqual(storageFiles(), [], "no copy, no staging file");
-  assert.equal(ctx.catalog().listContainers().length, 0);
+  assert.equal((await ctx.catalog().listContainers()).length, 0);
   ctx.close();
 });
 
@@ -232,9 +233,7 @@ test("a failing update restores the file it would have replaced", async () => {
   const ctx = context();
   const md5 = "0f343b0931126a20f133d67c2b018a3b";
   const first = await add(ctx, imageFile("v1.sif", "first"), { name: `c/r:1@${md5}` });
-  ctx
-    .catalog()
-    .db.exec("CREATE TRIGGER boom BEFORE UPDATE ON container BEGIN SELECT RAISE(ABORT, 'nope'); END");
+  await failWrites(ctx.catalog(), "UPDATE", "nope");
   const second = imageFile("v2.sif", "second");
   await assert.rejects(add(ctx, second, { name: `c/r:1@${md5}` }), /nope/);
   assert.deepEqual(readFileSync(first.path), tinySif("first"), "old content restored");

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * const ctx = new Context({ env: process.env });
- * const rows = ctx.catalog().listContainers();
+ * const rows = await ctx.catalog().listContainers();
  * ctx.close();
  * ```
  */
@@ -104,8 +104,9 @@ export class Context {
     return this.settings.disableDatabase ? "dummy" : `sqlite:///${this.settings.databasePath}`;
   }
 
+  /** Closes the catalog; a PostgreSQL pool finishes closing in the background (its idle connections never hold the process). */
   close(): void {
-    this.openedCatalog?.close();
+    void this.openedCatalog?.close().catch(() => undefined);
     this.openedCatalog = undefined;
   }
 }

@@ -16,6 +16,7 @@ import type { Context } from "./context.js";
 import { tinySif } from "../image/sif/tiny-sif.testing.js";
 import { tempCatalog, type TempCatalog } from "./temp-catalog.testing.js";
 import { mv } from "./mv.js";
+import { failWrites } from "../catalog/backends.testing.js";
 
 let dir: string;
 let storage: string;
@@ -30,8 +31,8 @@ afterEach(() => temp.dispose());
 
 const added = (name: string, content: string) => temp.added(name, content);
 
-const imageOf = (query: string) =>
-  ctx.catalog().getContainer({ collection: "col", name: "img", tag: query })?.image ?? undefined;
+const imageOf = async (query: string) =>
+  (await ctx.catalog().getContainer({ collection: "col", name: "img", tag: query }))?.image ?? undefined;
 
 test("mv into a folder keeps the file name, updates the row and removes empty storage folders", async () => {
   const one = await added("col/img:1", "one");
@@ -42,7 +43,7 @@ test("mv into a folder keeps the file name, updates the row and removes empty st
   assert.deepEqual({ from: moved.from, to: moved.to }, { from: one.path, to: expected });
   assert.deepEqual(readFileSync(expected), tinySif("one"));
   assert.equal(existsSync(one.path), false);
-  assert.equal(imageOf("1"), expected);
+  assert.equal(await imageOf("1"), expected);
   assert.equal(moved.row.image, expected);
   assert.deepEqual(readdirSync(storage), []);
 });
@@ -69,7 +70,7 @@ test("mv refuses: unknown image, remote record, missing folder, existing file â€
   writeFileSync(join(dir, "taken.sif"), "other");
   await assert.rejects(mv(ctx, "col/img:1", join(dir, "taken.sif")), /already exists; not replacing it/);
   assert.equal(readFileSync(join(dir, "taken.sif"), "utf8"), "other");
-  ctx.catalog().upsertContainer({
+  await ctx.catalog().upsertContainer({
     collection: "col",
     name: "img",
     tag: "remote",
@@ -80,19 +81,17 @@ test("mv refuses: unknown image, remote record, missing folder, existing file â€
     metrics: {},
   });
   await assert.rejects(mv(ctx, "col/img:remote", dir), /is a remote record/);
-  assert.equal(imageOf("1"), one.path);
+  assert.equal(await imageOf("1"), one.path);
   assert.ok(existsSync(one.path));
 });
 
 test("a failing catalog write moves the file back", async () => {
   const one = await added("col/img:1", "one");
-  ctx
-    .catalog()
-    .db.exec("CREATE TRIGGER boom BEFORE UPDATE ON container BEGIN SELECT RAISE(ABORT, 'no update'); END");
+  await failWrites(ctx.catalog(), "UPDATE", "no update");
   await assert.rejects(mv(ctx, "col/img:1", dir), /no update/);
   assert.deepEqual(readFileSync(one.path), tinySif("one"));
   assert.equal(existsSync(join(dir, `1@${one.version}.sif`)), false);
-  assert.equal(imageOf("1"), one.path);
+  assert.equal(await imageOf("1"), one.path);
 });
 
 const shm = "/dev/shm";
@@ -109,7 +108,7 @@ test(
       assert.deepEqual(readFileSync(moved.to), tinySif("far away"));
       assert.equal(existsSync(one.path), false);
       assert.deepEqual(readdirSync(target), [`1@${one.version}.sif`], "no temp file left");
-      assert.equal(imageOf("1"), moved.to);
+      assert.equal(await imageOf("1"), moved.to);
     } finally {
       rmSync(target, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@ import { tinySif } from "../image/sif/tiny-sif.testing.js";
 import { tempCatalog, type TempCatalog } from "./temp-catalog.testing.js";
 import { mv } from "./mv.js";
 import { rename } from "./rename.js";
+import { failWrites } from "../catalog/backends.testing.js";
 
 let dir: string;
 let storage: string;
@@ -31,12 +32,12 @@ test("rename keeps the version, moves the file, creates the new collection, drop
   );
   assert.deepEqual(readFileSync(to), tinySif("one"));
   assert.equal(existsSync(one.path), false);
-  const row = ctx.catalog().getContainerById(one.row.id)!;
+  const row = (await ctx.catalog().getContainerById(one.row.id))!;
   assert.deepEqual(
     [row.collection, row.name, row.tag, row.version, row.uri, row.image],
     ["new", "thing", "v2", one.version, renamed.uri, to],
   );
-  assert.equal(ctx.catalog().findCollection("old"), undefined);
+  assert.equal(await ctx.catalog().findCollection("old"), undefined);
   assert.deepEqual(readdirSync(storage), ["new"], "old folders removed");
 });
 
@@ -44,7 +45,7 @@ test("the old collection stays while it still has images", async () => {
   await added("old/img:1", "one");
   await added("old/img:2", "two");
   await rename(ctx, "old/img:1", "new/img:1");
-  assert.ok(ctx.catalog().findCollection("old"));
+  assert.ok(await ctx.catalog().findCollection("old"));
   assert.deepEqual(readdirSync(join(storage, "old", "img")).length, 1);
 });
 
@@ -57,7 +58,7 @@ test("rename refuses another version, an existing identity, an unknown image", a
   const three = await added("c/d:1", "two");
   await assert.rejects(rename(ctx, "c/d:1", "c/b:1"), /already exists in the catalog/);
   assert.ok(existsSync(one.path) && existsSync(two.path) && existsSync(three.path));
-  assert.equal(ctx.catalog().listContainers().length, 3);
+  assert.equal((await ctx.catalog().listContainers()).length, 3);
 });
 
 test("the new uri may repeat the version", async () => {
@@ -67,7 +68,7 @@ test("the new uri may repeat the version", async () => {
 });
 
 test("a remote record is not renamed (as the original): NO_FILE, nothing changes", async () => {
-  const { row } = ctx.catalog().upsertContainer({
+  const { row } = await ctx.catalog().upsertContainer({
     collection: "nvidia",
     name: "caffe2",
     tag: "17.10",
@@ -81,8 +82,8 @@ test("a remote record is not renamed (as the original): NO_FILE, nothing changes
     code: "NO_FILE",
     message: /^nvidia\/caffe2:17\.10 is a remote record/,
   });
-  assert.deepEqual(ctx.catalog().getContainerById(row.id), row);
-  assert.equal(ctx.catalog().findCollection("mine"), undefined);
+  assert.deepEqual(await ctx.catalog().getContainerById(row.id), row);
+  assert.equal(await ctx.catalog().findCollection("mine"), undefined);
 });
 
 test("an image moved out of storage comes back under the new name", async () => {
@@ -98,12 +99,10 @@ test("an image moved out of storage comes back under the new name", async () => 
 
 test("a failing catalog write moves the file back and keeps the old row", async () => {
   const one = await added("c/a:1", "one");
-  ctx
-    .catalog()
-    .db.exec("CREATE TRIGGER boom BEFORE UPDATE ON container BEGIN SELECT RAISE(ABORT, 'no rename'); END");
+  await failWrites(ctx.catalog(), "UPDATE", "no rename");
   await assert.rejects(rename(ctx, "c/a:1", "d/b:2"), /no rename/);
   assert.deepEqual(readFileSync(one.path), tinySif("one"));
   assert.equal(existsSync(join(storage, "d")), false, "no new folders left");
-  assert.equal(ctx.catalog().getContainerById(one.row.id)!.uri, one.uri);
-  assert.equal(ctx.catalog().findCollection("d"), undefined, "collection creation rolled back");
+  assert.equal((await ctx.catalog().getContainerById(one.row.id))!.uri, one.uri);
+  assert.equal(await ctx.catalog().findCollection("d"), undefined, "collection creation rolled back");
 });

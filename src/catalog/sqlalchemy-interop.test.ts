@@ -86,10 +86,10 @@ describe(
   "interoperability with SQLAlchemy",
   { skip: PYTHON === undefined ? "no python3 with SQLAlchemy" : false },
   () => {
-    it("reads our rows exactly as our inspect prints them, and we read its rows", () => {
+    it("reads our rows exactly as our inspect prints them, and we read its rows", async () => {
       const dbPath = join(dir, "sregistry.db");
       const catalog = openCatalog(dbPath);
-      const { row } = catalog.upsertContainer({
+      const { row } = await catalog.upsertContainer({
         collection: "library",
         name: "busybox",
         tag: "latest",
@@ -109,10 +109,10 @@ describe(
       python(WRITE, dbPath);
       const again = openCatalog(dbPath);
       try {
-        const theirs = again.getContainer({ collection: "theirs", name: "img", tag: "1" });
+        const theirs = await again.getContainer({ collection: "theirs", name: "img", tag: "1" });
         assert.equal(theirs?.metrics, '{"k": 1.0}');
         assert.match(theirs?.created_at ?? "", /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-        assert.equal(again.listContainers().length, 2);
+        assert.equal((await again.listContainers()).length, 2);
       } finally {
         again.close();
       }

@@ -218,7 +218,7 @@ export async function pullWith(
 /** The answer from the catalog when an earlier pull built this image with the same options. */
 async function reuseExisting(job: Job): Promise<PullResult | undefined> {
   const names = catalogNames(job.remote.reference);
-  const existing = findReusable(job.ctx.catalog(), names, job.key);
+  const existing = await findReusable(job.ctx.catalog(), names, job.key);
   if (!existing?.image) return undefined;
   job.timer.end("resolve");
   const uri = existing.uri ?? formatCatalogUri({ ...names, version: existing.version ?? "" });
@@ -251,7 +251,7 @@ async function lockBuild(job: Job): Promise<HeldLock | undefined> {
     isDone: async () => {
       if (!told) job.ctx.logger.info("another sregistry process is pulling this image: waiting for it");
       told = true;
-      return !job.options.force && findReusable(job.ctx.catalog(), names, job.key) !== undefined;
+      return !job.options.force && (await findReusable(job.ctx.catalog(), names, job.key)) !== undefined;
     },
   });
 }
@@ -572,7 +572,7 @@ async function storeResult(
   const size = (await stat(tmpPath)).size;
   await placeFile(tmpPath, target, { copy: false });
   const metrics = { ...manifestMetrics(remote, resolved, version), build: job.key, size };
-  const { row, created } = ctx.catalog().upsertContainer({
+  const { row, created } = await ctx.catalog().upsertContainer({
     ...names,
     version,
     client: remote.clientName,
