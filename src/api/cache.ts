@@ -68,7 +68,8 @@ export interface CacheCleanResult {
 export async function cacheList(ctx: Context): Promise<CacheListing> {
   const root = blobCacheDir(ctx.settings);
   // Listing the cache must not create a catalog: with none yet, no image uses any blob.
-  const hasCatalog = ctx.catalogEnabled && existsSync(ctx.settings.databasePath);
+  const hasCatalog =
+    ctx.catalogEnabled && (ctx.settings.databaseUrl !== undefined || existsSync(ctx.settings.databasePath));
   const users = hasCatalog ? await imagesByBlob(ctx) : new Map<string, string[]>();
   const held = await heldBlobs(root);
   const blobs = (await listBlobs(root))

@@ -17,7 +17,11 @@ import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
-import type { Catalog } from "./catalog.js";
+import { execFileSync } from "node:child_process";
+import { postgresBinDir, startPostgres, type PostgresServer } from "../../test/harness/postgres.js";
+import { Catalog } from "./catalog.js";
+import { PostgresDriver } from "./postgres-driver.js";
+import { parsePostgresUrl } from "./postgres-url.js";
 import { ORIGINAL_DDL_SCRIPT, ORIGINAL_ROWS_SCRIPT, makeTempDir, sqliteCli } from "./catalog.testing.js";
 import { openCatalog, sqliteOf } from "./database.js";
 
@@ -69,6 +73,61 @@ export function forEachBackend(suite: (backend: TestBackend) => void): void {
     const backend = sqliteBackend();
     suite(backend);
   });
+  describe("postgresql", { skip: postgresBinDir() === undefined && "PostgreSQL is not installed" }, () => {
+    const backend = postgresBackend();
+    suite(backend);
+  });
+}
+
+/** A PostgreSQL server for this test file, started before its first test and removed after the last. */
+export function postgresForFile(): () => PostgresServer {
+  let server: PostgresServer | undefined;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error("the PostgreSQL server is not running");
+    return server;
+  };
+}
+
+function postgresBackend(): TestBackend {
+  const server = postgresForFile();
+  let counter = 0;
+  const fresh = (): Promise<string> => server().createDatabase(`catalog${++counter}`);
+  const open = async (): Promise<Catalog> =>
+    new Catalog(new PostgresDriver(parsePostgresUrl(await fresh(), { env: {}, home: "/nonexistent" })));
+  return {
+    name: "postgresql",
+    open,
+    async openOriginal() {
+      const catalog = await open();
+      await catalog.listContainers(); // creates the tables
+      await exec(catalog, ORIGINAL_ROWS_SCRIPT);
+      // Rows inserted with explicit ids leave the sequences behind; as after a data import.
+      await exec(catalog, "SELECT setval('collection_id_seq', (SELECT max(id) FROM collection))");
+      await exec(catalog, "SELECT setval('container_id_seq', (SELECT max(id) FROM container))");
+      return catalog;
+    },
+    databaseSetting: fresh,
+    outside: (catalog, sql) =>
+      Promise.resolve(
+        execFileSync("psql", [postgresUrlOf(catalog), "-X", "-q", "-A", "-t", "-F", "|", "-f", "-"], {
+          input: sql,
+          encoding: "utf8",
+        }),
+      ),
+  };
+}
+
+/** The URL (with password) of a PostgreSQL catalog made here. */
+function postgresUrlOf(catalog: Catalog): string {
+  const driver = catalog.driver as PostgresDriver;
+  const t = driver.target;
+  return `postgresql://${t.user}:${t.password ?? ""}@${t.host}:${t.port}/${t.database}`;
 }
 
 function sqliteBackend(): TestBackend & { dir?: string } {

@@ -91,7 +91,7 @@ describe("openCatalog on a new file", () => {
       assert.deepEqual(migrate(db, MIGRATIONS), []);
       const later = [
         ...MIGRATIONS,
-        { version: 2, description: "test", sql: ["CREATE TABLE IF NOT EXISTS extra (x)"] },
+        { version: 2, description: "test", sql: ["CREATE TABLE IF NOT EXISTS extra (x)"], postgresql: [] },
       ];
       assert.deepEqual(migrate(db, later), [2]);
       assert.deepEqual(migrate(db, later), []);
