@@ -156,7 +156,7 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
       return;
     } catch (err) {
       await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`postgres did not start: ${String(err)} ${log()}`);
+      if (Date.now() > deadline) throw new Error(`postgres did not start: ${log()}`, { cause: err });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
