@@ -15,11 +15,12 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   docker-registry skopeo umoci squashfs-tools squashfs-tools-ng siftool zstd
   apache2-utils sqlite3 openssl util-linux ca-certificates python3 python3-sqlalchemy squashfuse fuse3
+  postgresql python3-psycopg2
 )
 # One binary per package (ca-certificates: its bundle file), used to skip apt when all are present.
 BINARIES=(
   docker-registry skopeo umoci mksquashfs sqfstar unsquashfs tar2sqfs sqfs2tar rdsquashfs siftool
-  zstd htpasswd sqlite3 openssl runuser setpriv squashfuse_ll fusermount3
+  zstd htpasswd sqlite3 openssl runuser setpriv squashfuse_ll fusermount3 pg_ctlcluster
 )
 
 all_present() {
@@ -29,7 +30,10 @@ all_present() {
   done
   [ -f /etc/ssl/certs/ca-certificates.crt ] || return 1
   # SQLAlchemy lets a test open our catalog the way the original tool does.
-  /usr/bin/python3 -c 'import sqlalchemy' >/dev/null 2>&1
+  /usr/bin/python3 -c 'import sqlalchemy' >/dev/null 2>&1 || return 1
+  # The PostgreSQL catalog tests start their own server from these (test/harness/postgres.ts).
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || return 1
+  /usr/bin/python3 -c 'import psycopg2' >/dev/null 2>&1
 }
 
 block_services() {

@@ -6,7 +6,7 @@
  * import { Sregistry } from "sregistry";
  * const client = new Sregistry({ env: { ...process.env, SREGISTRY_CLIENT: "nvidia" } });
  * await client.record("caffe2:17.10");
- * console.log(client.get("nvidia/caffe2:17.10"));
+ * console.log(await client.get("nvidia/caffe2:17.10"));
  * client.close();
  * ```
  */

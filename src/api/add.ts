@@ -86,12 +86,12 @@ export async function add(ctx: Context, file: string, options: AddOptions = {}):
     const version = names.version ?? (await sha256File(stage));
     const uri = { ...names, version };
     const path = storagePath(ctx.settings.storageDir, uri);
-    const written = withFileSteps(catalog, (undo) => {
+    const written = await withFileSteps(catalog, async (undo, tx) => {
       const replaced = setAside(path, undo);
       if (replaced) tombs.push(replaced);
       renameIntoPlace(stage, path, undo);
-      const existing = catalog.getContainer(uri);
-      return catalog.upsertContainer({
+      const existing = await tx.getContainer(uri);
+      return tx.upsertContainer({
         collection: uri.collection,
         name: uri.name,
         tag: uri.tag,
@@ -107,7 +107,7 @@ export async function add(ctx: Context, file: string, options: AddOptions = {}):
     await unstageFile(stage, source, { copy });
     throw err;
   }
-  finishFileSteps(catalog, tombs, []);
+  await finishFileSteps(catalog, tombs, []);
   ctx.logger.debug(`${copy ? "copied" : "moved"} ${source} to ${result.path}`);
   const { row, created, uri, path } = result;
   return { row, created, uri: formatCatalogUri(uri), path, version: uri.version, client };

@@ -34,7 +34,7 @@ describe("cache list and clean", () => {
       await utimes(store.path(digestOf(blob)), when, when);
       await utimes(store.layout.usedPath(digestOf(blob)), when, when);
     }
-    t.ctx.catalog().upsertContainer({
+    await t.ctx.catalog().upsertContainer({
       collection: "nvidia",
       name: "pytorch",
       tag: "24.01",

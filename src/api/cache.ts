@@ -68,8 +68,9 @@ export interface CacheCleanResult {
 export async function cacheList(ctx: Context): Promise<CacheListing> {
   const root = blobCacheDir(ctx.settings);
   // Listing the cache must not create a catalog: with none yet, no image uses any blob.
-  const hasCatalog = ctx.catalogEnabled && existsSync(ctx.settings.databasePath);
-  const users = hasCatalog ? imagesByBlob(ctx) : new Map<string, string[]>();
+  const hasCatalog =
+    ctx.catalogEnabled && (ctx.settings.databaseUrl !== undefined || existsSync(ctx.settings.databasePath));
+  const users = hasCatalog ? await imagesByBlob(ctx) : new Map<string, string[]>();
   const held = await heldBlobs(root);
   const blobs = (await listBlobs(root))
     .sort((a, b) => a.lastUsedMs - b.lastUsedMs || a.digest.localeCompare(b.digest))
@@ -164,9 +165,9 @@ export function parseSize(value: number | string): number {
 }
 
 /** Blob digest → uris of the catalog images whose stored manifest lists it (config and layers). */
-function imagesByBlob(ctx: Context): Map<string, string[]> {
+async function imagesByBlob(ctx: Context): Promise<Map<string, string[]>> {
   const users = new Map<string, string[]>();
-  for (const row of ctx.catalog().listContainers()) {
+  for (const row of await ctx.catalog().listContainers()) {
     const uri = row.uri ?? `${row.collection}/${row.name}:${row.tag}`;
     for (const digest of manifestBlobs(parseMetrics(row.metrics))) {
       const list = users.get(digest) ?? [];

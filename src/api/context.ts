@@ -5,14 +5,14 @@
  * @example
  * ```ts
  * const ctx = new Context({ env: process.env });
- * const rows = ctx.catalog().listContainers();
+ * const rows = await ctx.catalog().listContainers();
  * ctx.close();
  * ```
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { describeCatalogStorage } from "../catalog/catalog-storage.js";
-import { catalogStorageOf, openCatalog } from "../catalog/database.js";
+import { connectCatalog } from "../catalog/connect.js";
+import { redactDatabaseUrl } from "../catalog/postgres-url.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { readSecrets, type SecretsFile } from "../config/secrets.js";
 import { loadSettings } from "../config/settings.js";
@@ -69,12 +69,11 @@ export class Context {
       });
     }
     if (!this.openedCatalog) {
-      this.ensureDatabaseFolder();
-      this.openedCatalog = openCatalog(this.settings.databasePath);
+      if (this.settings.databaseUrl === undefined) this.ensureDatabaseFolder();
+      this.openedCatalog = connectCatalog(this.settings, this.env);
       this.debugLocations();
-      const storage = catalogStorageOf(this.openedCatalog);
-      if (storage)
-        this.logger.debug(`catalog ${this.settings.databasePath}: ${describeCatalogStorage(storage)}`);
+      const backend = this.openedCatalog.backend();
+      this.logger.debug(`catalog ${backend.location}: ${backend.description}`);
     }
     return this.openedCatalog;
   }
@@ -99,13 +98,16 @@ export class Context {
     );
   }
 
-  /** `sqlite:///<abs path>` as the original prints it in its announcement line. */
+  /** `sqlite:///<abs path>` as the original prints it in its announcement line; a PostgreSQL URL without its password. */
   databaseUrl(): string {
-    return this.settings.disableDatabase ? "dummy" : `sqlite:///${this.settings.databasePath}`;
+    if (this.settings.disableDatabase) return "dummy";
+    if (this.settings.databaseUrl !== undefined) return redactDatabaseUrl(this.settings.databaseUrl);
+    return `sqlite:///${this.settings.databasePath}`;
   }
 
+  /** Closes the catalog; a PostgreSQL pool finishes closing in the background (its idle connections never hold the process). */
   close(): void {
-    this.openedCatalog?.close();
+    void this.openedCatalog?.close().catch(() => undefined);
     this.openedCatalog = undefined;
   }
 }

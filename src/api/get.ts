@@ -14,8 +14,8 @@ import { SregistryError } from "../util/errors.js";
 import type { Context } from "./context.js";
 import { findContainer } from "./lookup.js";
 
-export function get(ctx: Context, query: string): string {
-  const row = findContainer(ctx.catalog(), query);
+export async function get(ctx: Context, query: string): Promise<string> {
+  const row = await findContainer(ctx.catalog(), query);
   if (!row) throw new SregistryError(`image ${query} not found in database`, { code: "NOT_FOUND" });
   const location = row.image ?? row.url;
   if (!location) throw new SregistryError(`No storage file found for ${query}`, { code: "NOT_FOUND" });

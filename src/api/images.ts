@@ -11,6 +11,6 @@
 import type { ContainerRow } from "../catalog/catalog.js";
 import type { Context } from "./context.js";
 
-export function images(ctx: Context, query?: string): ContainerRow[] {
+export function images(ctx: Context, query?: string): Promise<ContainerRow[]> {
   return ctx.catalog().listContainers(query);
 }

@@ -18,8 +18,8 @@ export interface InspectResult {
   record: Record<string, unknown>;
 }
 
-export function inspect(ctx: Context, query: string): InspectResult {
-  const row = findContainer(ctx.catalog(), query);
+export async function inspect(ctx: Context, query: string): Promise<InspectResult> {
+  const row = await findContainer(ctx.catalog(), query);
   if (!row) throw new SregistryError(`image ${query} was not found in the database`, { code: "NOT_FOUND" });
   return { location: row.image ?? row.url, record: inspectRecord(row) as unknown as Record<string, unknown> };
 }

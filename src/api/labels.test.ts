@@ -17,8 +17,8 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function row(name: string, metrics: object): void {
-  ctx.catalog().upsertContainer({
+async function row(name: string, metrics: object): Promise<void> {
+  await ctx.catalog().upsertContainer({
     collection: "c",
     name,
     tag: "1",
@@ -30,16 +30,16 @@ function row(name: string, metrics: object): void {
   });
 }
 
-row("a", {
+await row("a", {
   uri: "c/a:1",
   digest: "sha256:not-a-label",
   labels: { "org.opencontainers.image.version": "1.2", MAINTAINER: "vanessasaur" },
 });
-row("b", { config: { config: { Labels: { maintainer: "NVIDIA", "com.nvidia.build.id": "42" } } } });
-row("c", { type: "container" });
+await row("b", { config: { config: { Labels: { maintainer: "NVIDIA", "com.nvidia.build.id": "42" } } } });
+await row("c", { type: "container" });
 
-test("no query: every label of every image that has some, grouped, in catalog order", () => {
-  const found = labels(ctx);
+test("no query: every label of every image that has some, grouped, in catalog order", async () => {
+  const found = await labels(ctx);
   assert.deepEqual(
     found.map((image) => [image.uri, image.labels]),
     [
@@ -61,17 +61,17 @@ test("no query: every label of every image that has some, grouped, in catalog or
   );
 });
 
-test("key and value are case-insensitive parts; both must match", () => {
+test("key and value are case-insensitive parts; both must match", async () => {
   assert.deepEqual(
-    labels(ctx, { key: "maint" }).map((i) => [i.uri, i.labels.map((l) => l.value)]),
+    (await labels(ctx, { key: "maint" })).map((i) => [i.uri, i.labels.map((l) => l.value)]),
     [
       ["c/a:1", ["vanessasaur"]],
       ["c/b:1", ["NVIDIA"]],
     ],
   );
   assert.deepEqual(
-    labels(ctx, { key: "maint", value: "nvidia" }).map((i) => i.uri),
+    (await labels(ctx, { key: "maint", value: "nvidia" })).map((i) => i.uri),
     ["c/b:1"],
   );
-  assert.deepEqual(labels(ctx, { value: "nothing-like-this" }), []);
+  assert.deepEqual(await labels(ctx, { value: "nothing-like-this" }), []);
 });

@@ -31,9 +31,9 @@ export interface ImageLabels {
   labels: Label[];
 }
 
-export function labels(ctx: Context, query: LabelsQuery = {}): ImageLabels[] {
+export async function labels(ctx: Context, query: LabelsQuery = {}): Promise<ImageLabels[]> {
   const byRow = new Map<number, ImageLabels>();
-  for (const match of ctx.catalog().searchLabels(query)) {
+  for (const match of await ctx.catalog().searchLabels(query)) {
     let image = byRow.get(match.row.id);
     if (!image) {
       image = { uri: match.row.uri ?? containerUri(match.row), row: match.row, labels: [] };

@@ -4,14 +4,14 @@
  *
  * @example
  * ```ts
- * const row = findContainer(ctx.catalog(), "nvidia/caffe2:17.10");
+ * const row = await findContainer(ctx.catalog(), "nvidia/caffe2:17.10");
  * ```
  */
 import type { Catalog, ContainerRow } from "../catalog/catalog.js";
 import { parseCatalogUri } from "../reference/catalog-uri.js";
 
 /** The matching row, or undefined. Without a version, the smallest version string wins (as the original). */
-export function findContainer(catalog: Catalog, query: string): ContainerRow | undefined {
+export function findContainer(catalog: Catalog, query: string): Promise<ContainerRow | undefined> {
   const uri = parseCatalogUri(query);
   return catalog.getContainer({
     collection: uri.collection,

@@ -36,7 +36,7 @@ export interface MoveResult {
 
 export async function mv(ctx: Context, query: string, destination: string): Promise<MoveResult> {
   const catalog = ctx.catalog();
-  const row = findContainer(catalog, query);
+  const row = await findContainer(catalog, query);
   if (!row) throw new SregistryError(`${query} not found`, { code: "NOT_FOUND" });
   const from = existingImage(row, query);
   const to = targetPath(from, destination);
@@ -44,8 +44,8 @@ export async function mv(ctx: Context, query: string, destination: string): Prom
   const copy = crossDevice ? await copyBeside(from, to) : undefined;
   const tombs: string[] = [];
   try {
-    const updated = withFileSteps(catalog, (undo) => {
-      const current = catalog.getContainerById(row.id);
+    const updated = await withFileSteps(catalog, async (undo, tx) => {
+      const current = await tx.getContainerById(row.id);
       if (current?.image !== from) throw new SregistryError(`${query} changed while moving; try again`);
       if (copy) {
         renameIntoPlace(copy, to, undo);
@@ -54,9 +54,9 @@ export async function mv(ctx: Context, query: string, destination: string): Prom
       } else {
         renameIntoPlace(from, to, undo);
       }
-      return catalog.updateContainer(row.id, { image: to }) as ContainerRow;
+      return (await tx.updateContainer(row.id, { image: to })) as ContainerRow;
     });
-    finishFileSteps(catalog, tombs, storageCleanup(from, ctx.settings.storageDir));
+    await finishFileSteps(catalog, tombs, storageCleanup(from, ctx.settings.storageDir));
     return { from, to, row: updated };
   } finally {
     if (copy) await rm(copy, { force: true });

@@ -63,7 +63,7 @@ export async function pushOras(
   if (ref.digest !== undefined) {
     throw new SregistryError("push to a tag, not a digest: oras://host/repo:tag", { code: "BAD_REFERENCE" });
   }
-  const { file, title } = sourceFile(ctx, source);
+  const { file, title } = await sourceFile(ctx, source);
   const client = orasClient(ctx, ref);
   try {
     const chosen = options.title ?? title;
@@ -102,7 +102,7 @@ export async function pullOras(ctx: Context, uri: string, options: PullOptions =
       build: 0,
       store: 0,
     });
-    const existing = useCatalog && !options.force ? findContainer(ctx.catalog(), uri) : undefined;
+    const existing = useCatalog && !options.force ? await findContainer(ctx.catalog(), uri) : undefined;
     if (existing?.image && existsSync(existing.image)) {
       return {
         path: existing.image,
@@ -132,7 +132,7 @@ export async function pullOras(ctx: Context, uri: string, options: PullOptions =
       throw err;
     }
     if (!useCatalog) return { path: target, uri, version, reused: false, created: false, seconds: seconds() };
-    const { row, created } = ctx.catalog().upsertContainer({
+    const { row, created } = await ctx.catalog().upsertContainer({
       ...names,
       version,
       client: "oras",
@@ -151,9 +151,9 @@ export async function pullOras(ctx: Context, uri: string, options: PullOptions =
  * A SIF file as given, else the file of the catalog image the text names, titled
  * `<name>_<tag>.sif` as `apptainer pull` would name it (storage names carry the version).
  */
-function sourceFile(ctx: Context, source: string): { file: string; title?: string } {
+async function sourceFile(ctx: Context, source: string): Promise<{ file: string; title?: string }> {
   if (existsSync(source) && statSync(source).isFile()) return { file: resolve(source) };
-  const row = ctx.catalogEnabled ? findContainer(ctx.catalog(), source) : undefined;
+  const row = ctx.catalogEnabled ? await findContainer(ctx.catalog(), source) : undefined;
   if (!row) {
     throw new SregistryError(`${source} is neither a SIF file nor an image in the catalog`, {
       code: "NOT_FOUND",

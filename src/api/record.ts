@@ -48,7 +48,7 @@ export async function record(
   );
   const version = ref.digest ?? "";
   const names = catalogNames(ref);
-  const { row, created } = catalog.upsertContainer({
+  const { row, created } = await catalog.upsertContainer({
     ...names,
     version,
     client: remote.clientName,

@@ -52,7 +52,7 @@ export interface RenameResult {
 
 export async function rename(ctx: Context, query: string, newUri: string): Promise<RenameResult> {
   const catalog = ctx.catalog();
-  const row = findContainer(catalog, query);
+  const row = await findContainer(catalog, query);
   if (!row) throw new SregistryError(`${query} not found`, { code: "NOT_FOUND" });
   const version = row.version ?? "";
   const target = targetUri(newUri, version);
@@ -65,22 +65,22 @@ export async function rename(ctx: Context, query: string, newUri: string): Promi
   const stage = crossDevice ? await stageFile(from, ctx.settings.storageDir, { copy: true }) : undefined;
   const tombs: string[] = [];
   try {
-    const updated = withFileSteps(catalog, (undo) => {
-      const current = catalog.getContainerById(row.id);
+    const updated = await withFileSteps(catalog, async (undo, tx) => {
+      const current = await tx.getContainerById(row.id);
       if (!current || current.image !== row.image)
         throw new SregistryError(`${query} changed while renaming; try again`);
-      refuseExisting(catalog, target, newUri);
+      await refuseExisting(tx, target, newUri);
       moveFile(from, to, stage, undo, tombs);
-      const changed = catalog.updateContainer(row.id, {
+      const changed = (await tx.updateContainer(row.id, {
         collection: target.collection,
         name: target.name,
         tag: target.tag,
         image: to,
-      }) as ContainerRow;
-      if (changed.collection_id !== row.collection_id) catalog.deleteCollectionIfEmpty(row.collection_id);
+      })) as ContainerRow;
+      if (changed.collection_id !== row.collection_id) await tx.deleteCollectionIfEmpty(row.collection_id);
       return changed;
     });
-    finishFileSteps(catalog, tombs, storageCleanup(from, ctx.settings.storageDir));
+    await finishFileSteps(catalog, tombs, storageCleanup(from, ctx.settings.storageDir));
     return { from, to, oldUri, uri: updated.uri ?? formatCatalogUri(target), row: updated };
   } finally {
     if (stage) await rm(stage, { force: true });
@@ -99,16 +99,14 @@ function targetUri(newUri: string, version: string): CatalogUri {
 }
 
 /** Refuses when a row with the target's collection/name/tag/version already exists. */
-function refuseExisting(catalog: Catalog, target: CatalogUri, newUri: string): void {
-  const clash = catalog
-    .listContainers(target.name)
-    .some(
-      (r) =>
-        r.collection === target.collection &&
-        r.name === target.name &&
-        r.tag === target.tag &&
-        (r.version ?? "") === (target.version ?? ""),
-    );
+async function refuseExisting(catalog: Catalog, target: CatalogUri, newUri: string): Promise<void> {
+  const clash = (await catalog.listContainers(target.name)).some(
+    (r) =>
+      r.collection === target.collection &&
+      r.name === target.name &&
+      r.tag === target.tag &&
+      (r.version ?? "") === (target.version ?? ""),
+  );
   if (clash) throw new SregistryError(`${newUri} already exists in the catalog`, { code: "EXISTS" });
 }
 

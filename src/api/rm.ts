@@ -36,17 +36,17 @@ export interface RemoveResult {
   collectionRemoved: boolean;
 }
 
-export function rm(ctx: Context, query: string): RemoveResult {
+export async function rm(ctx: Context, query: string): Promise<RemoveResult> {
   const catalog = ctx.catalog();
   const tombs: string[] = [];
   let fileMissing = false;
   let collectionRemoved = false;
-  const row = withFileSteps(catalog, (undo) => {
+  const row = await withFileSteps(catalog, async (undo, tx) => {
     // Looked up under the lock, so a concurrent rm of the same image cannot remove it twice.
-    const found = findContainer(catalog, query);
+    const found = await findContainer(tx, query);
     if (!found) throw new SregistryError(`No ${query} record found in the database`, { code: "NOT_FOUND" });
-    catalog.deleteContainer(found.id);
-    collectionRemoved = catalog.deleteCollectionIfEmpty(found.collection_id);
+    await tx.deleteContainer(found.id);
+    collectionRemoved = await tx.deleteCollectionIfEmpty(found.collection_id);
     if (found.image) {
       const tomb = setAside(found.image, undo);
       if (tomb) tombs.push(tomb);
@@ -55,7 +55,7 @@ export function rm(ctx: Context, query: string): RemoveResult {
     return found;
   });
   const dirs = row.image ? storageCleanup(row.image, ctx.settings.storageDir) : [];
-  finishFileSteps(catalog, tombs, dirs);
+  await finishFileSteps(catalog, tombs, dirs);
   return {
     row,
     uri: row.uri ?? containerUri(row),

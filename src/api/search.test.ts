@@ -19,8 +19,8 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function row(collection: string, name: string, tag: string, metrics: object = {}): void {
-  ctx.catalog().upsertContainer({
+async function row(collection: string, name: string, tag: string, metrics: object = {}): Promise<void> {
+  await ctx.catalog().upsertContainer({
     collection,
     name,
     tag,
@@ -31,9 +31,9 @@ function row(collection: string, name: string, tag: string, metrics: object = {}
     metrics,
   });
 }
-row("nvidia", "tensorflow", "17.11");
-row("nvidia", "caffe2", "17.10", { config: { config: { Labels: { framework: "Caffe2" } } } });
-row("library", "busybox", "latest");
+await row("nvidia", "tensorflow", "17.11");
+await row("nvidia", "caffe2", "17.10", { config: { config: { Labels: { framework: "Caffe2" } } } });
+await row("library", "busybox", "latest");
 
 const uris = (rows: { uri: string | null }[]) => rows.map((r) => r.uri);
 

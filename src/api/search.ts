@@ -80,7 +80,7 @@ export async function search(
 ): Promise<SearchResult> {
   const words = query.map((word) => word.trim()).filter((word) => word !== "" && word !== "*");
   const remoteWords = options.local ? [] : words.filter((word) => wantsRegistry(ctx, word, options.remote));
-  const local = searchCatalog(ctx, words);
+  const local = await searchCatalog(ctx, words);
   const remote: RemoteTags[] = [];
   for (const word of remoteWords) remote.push(await listRemoteTags(ctx, word, options));
   return { local, remote };
@@ -100,15 +100,12 @@ function wantsRegistry(ctx: Context, word: string, required: boolean | undefined
 }
 
 /** Rows matching every word (see the module doc); all rows without words. */
-export function searchCatalog(ctx: Context, words: string[]): ContainerRow[] {
+export async function searchCatalog(ctx: Context, words: string[]): Promise<ContainerRow[]> {
   const needles = words.map((word) => stripScheme(word).toLowerCase());
-  return ctx
-    .catalog()
-    .listContainers()
-    .filter((row) => {
-      const haystack = searchableText(row);
-      return needles.every((needle) => haystack.some((text) => text.includes(needle)));
-    });
+  return (await ctx.catalog().listContainers()).filter((row) => {
+    const haystack = searchableText(row);
+    return needles.every((needle) => haystack.some((text) => text.includes(needle)));
+  });
 }
 
 function searchableText(row: ContainerRow): string[] {

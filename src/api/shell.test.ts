@@ -15,7 +15,7 @@ const env = {
   SREGISTRY_CLIENT_SECRETS: join(dir, "x"),
 };
 const ctx = new Context({ env, home: dir });
-ctx.catalog().upsertContainer({
+await ctx.catalog().upsertContainer({
   collection: "c",
   name: "one",
   tag: "1",
@@ -46,9 +46,9 @@ async function drive(lines: string[], options: ShellOptions = {}): Promise<strin
 test("announces, then evaluates with client, catalog and Sregistry in scope; top-level await works", async () => {
   const out = await drive(
     [
-      "client.images().length",
+      "(await client.images()).length",
       "client.settings.defaultClient",
-      "catalog.listContainers()[0].uri",
+      "(await catalog.listContainers())[0].uri",
       "typeof Sregistry",
       "await Promise.resolve(40 + 2)",
       ".exit",
@@ -89,12 +89,12 @@ test("on a terminal: Tab completes client methods, history goes to a 0600 file",
   input.write("client.ren\t");
   await waitFor(() => text.includes("client.rename"));
   input.write("\x15"); // Ctrl-U: clear the line
-  input.write("client.images().length\r");
+  input.write("(await client.images()).length\r");
   await waitFor(() => /\r?\n1\r?\n/.test(text));
   input.write(".exit\r");
   await done;
   assert.equal(statSync(history).mode & 0o777, 0o600);
-  assert.match(readFileSync(history, "utf8"), /client\.images\(\)\.length/);
+  assert.match(readFileSync(history, "utf8"), /\(await client\.images\(\)\)\.length/);
 });
 
 async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {

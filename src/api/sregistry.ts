@@ -88,17 +88,17 @@ export class Sregistry {
   }
 
   /** Catalog rows, optionally filtered by a query word. */
-  images(query?: string): ContainerRow[] {
+  images(query?: string): Promise<ContainerRow[]> {
     return images(this.context, query);
   }
 
   /** The catalog record of an image and where it is. */
-  inspect(query: string): InspectResult {
+  inspect(query: string): Promise<InspectResult> {
     return inspect(this.context, query);
   }
 
   /** Local path of an image, or its manifest URL for a remote record. */
-  get(query: string): string {
+  get(query: string): Promise<string> {
     return get(this.context, query);
   }
 
@@ -128,14 +128,14 @@ export class Sregistry {
 
   /**
    * Removes an image's catalog row and file (`rmi` is the same).
-   * @example `client.rm("vsoch/hello-world:latest").location`
+   * @example `(await client.rm("vsoch/hello-world:latest")).location`
    */
-  rm(query: string): RemoveResult {
+  rm(query: string): Promise<RemoveResult> {
     return rm(this.context, query);
   }
 
   /** Same as `rm`. */
-  rmi(query: string): RemoveResult {
+  rmi(query: string): Promise<RemoveResult> {
     return rm(this.context, query);
   }
 
@@ -149,9 +149,9 @@ export class Sregistry {
 
   /**
    * Image labels in the catalog, grouped per image.
-   * @example `client.labels({ key: "maintainer" })`
+   * @example `await client.labels({ key: "maintainer" })`
    */
-  labels(query: LabelsQuery = {}): ImageLabels[] {
+  labels(query: LabelsQuery = {}): Promise<ImageLabels[]> {
     return labels(this.context, query);
   }
 

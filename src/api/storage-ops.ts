@@ -5,7 +5,7 @@
  * Pattern used by add, mv, rename and rm:
  * 1. slow work outside the lock: hashing, and copying into a staging file on the target's
  *    filesystem (`stageFile`, a hidden name in the storage root, which no cleanup ever removes);
- * 2. `withFileSteps`: one `BEGIN IMMEDIATE` transaction in which only renames happen (fast), each
+ * 2. `withFileSteps`: one catalog write transaction in which only renames happen (fast), each
  *    registering its undo; if the row change or the commit fails, the undos run in reverse order;
  * 3. `finishFileSteps`: after the commit, delete the renamed-away old files ("tombstones") and
  *    remove storage folders left empty — again under the lock, so a concurrent `add` can never
@@ -17,11 +17,11 @@
  * ```ts
  * const stage = await stageFile(src, settings.storageDir, { copy: true });
  * const tombs: string[] = [];
- * withFileSteps(catalog, (undo) => {
+ * await withFileSteps(catalog, async (undo, tx) => {
  *   renameIntoPlace(stage, target, undo);
- *   return catalog.upsertContainer(row);
+ *   return tx.upsertContainer(row);
  * });
- * finishFileSteps(catalog, tombs, []);
+ * await finishFileSteps(catalog, tombs, []);
  * ```
  */
 import { randomBytes } from "node:crypto";
@@ -67,10 +67,13 @@ export async function unstageFile(stage: string, src: string, options: { copy: b
  * undo onto the list; when `fn` or the commit throws, every undo runs (newest first) and the error
  * is rethrown — with a note naming any file an undo could not put back.
  */
-export function withFileSteps<T>(catalog: Catalog, fn: (undo: UndoList) => T): T {
+export async function withFileSteps<T>(
+  catalog: Catalog,
+  fn: (undo: UndoList, tx: Catalog) => Promise<T>,
+): Promise<T> {
   const undo: UndoList = [];
   try {
-    return catalog.transaction(() => fn(undo));
+    return await catalog.transaction((tx) => fn(undo, tx));
   } catch (err) {
     const failed = runUndo(undo);
     if (failed.length === 0) throw err;
@@ -124,15 +127,16 @@ export function setAside(path: string, undo: UndoList): string | undefined {
 }
 
 /** After a commit: deletes tombstones and empty storage folders, under the catalog lock. */
-export function finishFileSteps(
+export async function finishFileSteps(
   catalog: Catalog,
   tombs: readonly string[],
   dirs: readonly EmptyDirCleanup[],
-): void {
+): Promise<void> {
   if (tombs.length === 0 && dirs.length === 0) return;
-  catalog.transaction(() => {
+  await catalog.transaction(() => {
     for (const tomb of tombs) unlinkQuietlySync(tomb);
     for (const dir of dirs) removeEmptyDirs(dir.from, dir.upTo);
+    return Promise.resolve();
   });
 }
 

@@ -26,13 +26,14 @@ export interface TempCatalog {
   dispose(): void;
 }
 
-export function tempCatalog(prefix: string): TempCatalog {
+/** A temp catalog; `database` is a SREGISTRY_DATABASE value (default: a folder in the temp dir). */
+export function tempCatalog(prefix: string, database?: string): TempCatalog {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const storage = join(dir, "shub");
   mkdirSync(join(dir, "db"));
   const ctx = new Context({
     env: {
-      SREGISTRY_DATABASE: join(dir, "db"),
+      SREGISTRY_DATABASE: database ?? join(dir, "db"),
       SREGISTRY_STORAGE: storage,
       SREGISTRY_CLIENT_SECRETS: join(dir, "s"),
     },

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { catalogStorage, describeCatalogStorage } from "./catalog-storage.js";
-import { catalogStorageOf, openCatalog } from "./database.js";
+import { catalogStorageOf, openCatalog, sqliteOf } from "./database.js";
 import { makeTempDir } from "./catalog.testing.js";
 
 const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.testing.ts", import.meta.url));
@@ -81,8 +81,8 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     const d = await freshDir();
     const catalog = openCatalog(join(d, "sregistry.db"), { statfs: reportedAs(EXT4) });
     try {
-      catalog.upsertContainer(row("a"));
-      assert.equal(catalog.db.pragma("journal_mode", { simple: true }), "wal");
+      await catalog.upsertContainer(row("a"));
+      assert.equal(sqliteOf(catalog).pragma("journal_mode", { simple: true }), "wal");
       assert.equal(catalogStorageOf(catalog)?.journal, "wal");
     } finally {
       catalog.close();
@@ -94,16 +94,16 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     const dbPath = join(d, "sregistry.db");
     const catalog = openCatalog(dbPath, { statfs: reportedAs(NFS) });
     try {
-      assert.equal(catalog.db.pragma("journal_mode", { simple: true }), "delete");
+      assert.equal(sqliteOf(catalog).pragma("journal_mode", { simple: true }), "delete");
       assert.equal(catalogStorageOf(catalog)?.journal, "delete");
       let during: string[] = [];
-      catalog.transaction(() => {
-        catalog.upsertContainer(row("a")); // nested: a savepoint inside the held lease
+      await catalog.transaction(async () => {
+        await catalog.upsertContainer(row("a")); // joins the transaction that holds the lease
         during = readdirSync(d);
       });
       assert.ok(during.includes("sregistry.db.sregistry-lock"), `lock held while writing: ${during}`);
       assert.deepEqual(await readdir(d), ["sregistry.db"], "lock released, no journal left");
-      assert.equal(catalog.listContainers().length, 1);
+      assert.equal((await catalog.listContainers()).length, 1);
     } finally {
       catalog.close();
     }
@@ -113,13 +113,13 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     const d = await freshDir();
     const dbPath = join(d, "sregistry.db");
     const local = openCatalog(dbPath, { statfs: reportedAs(EXT4) });
-    local.upsertContainer(row("kept"));
+    await local.upsertContainer(row("kept"));
     local.close();
     const moved = openCatalog(dbPath, { statfs: reportedAs(NFS) });
     try {
-      assert.equal(moved.db.pragma("journal_mode", { simple: true }), "delete");
+      assert.equal(sqliteOf(moved).pragma("journal_mode", { simple: true }), "delete");
       assert.deepEqual(
-        moved.listContainers().map((r) => r.name),
+        (await moved.listContainers()).map((r) => r.name),
         ["kept"],
       );
     } finally {
@@ -137,16 +137,16 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     await writeFile(`${dbPath}.sregistry-lock`, lease(Date.now() + 60_000));
     const catalog = openCatalog(dbPath, { statfs: reportedAs(LUSTRE), lockTimeoutMs: 200 });
     try {
-      assert.throws(
-        () => catalog.upsertContainer(row("blocked")),
+      await assert.rejects(
+        catalog.upsertContainer(row("blocked")),
         (err: Error & { code?: string }) =>
           err.code === "LOCK_TIMEOUT" &&
           /sregistry-lock, held by host login02\.example \(pid 4242\)/.test(err.message),
       );
       await writeFile(`${dbPath}.sregistry-lock`, lease(Date.now() - 1));
-      catalog.upsertContainer(row("after"));
+      await catalog.upsertContainer(row("after"));
       assert.deepEqual(
-        catalog.listContainers().map((r) => r.name),
+        (await catalog.listContainers()).map((r) => r.name),
         ["after"],
       );
     } finally {
@@ -176,10 +176,10 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     );
     const catalog = openCatalog(dbPath, { statfs: reportedAs(NFS) });
     try {
-      const rows = catalog.listContainers();
+      const rows = await catalog.listContainers();
       assert.equal(rows.length, 200);
       assert.equal(new Set(rows.map((r) => r.uri)).size, 200);
-      assert.equal(catalog.db.pragma("integrity_check", { simple: true }), "ok");
+      assert.equal(sqliteOf(catalog).pragma("integrity_check", { simple: true }), "ok");
     } finally {
       catalog.close();
     }

@@ -5,8 +5,9 @@
  * and a local image (see "Which row a name means" below). `listContainers` matches
  * `name == q OR tag LIKE %q% OR uri LIKE %q% OR name LIKE %q%`; `upsertContainer` updates the row with
  * the same collection/name/tag/version (whatever its client) and merges `metrics`, else inserts.
- * Every write runs in a `BEGIN IMMEDIATE` transaction so concurrent processes queue on the busy
- * timeout instead of failing with "database is locked". Open one with `openCatalog` (database.ts).
+ * Every write runs in one write transaction of the engine behind it (sql.ts: SQLite or PostgreSQL),
+ * one writer at a time, so concurrent processes queue instead of failing or racing. Every method is
+ * asynchronous. Open one with `openCatalog` (database.ts) or `connectCatalog` (connect.ts).
  *
  * Which row a name means. The original's `get` without a version took the first row in the
  * unique index's order, so a remote record (version "") always won over a pulled image of the
@@ -20,17 +21,19 @@
  * @example
  * ```ts
  * const catalog = openCatalog("/home/me/.singularity/sregistry.db");
- * const { row, created } = catalog.upsertContainer({
+ * const { row, created } = await catalog.upsertContainer({
  *   collection: "library", name: "busybox", tag: "latest", version: "77c5…", client: "docker",
  *   image: "/home/me/.singularity/shub/library/busybox/latest@77c5….sif", url: null, metrics: {},
  * });
- * catalog.getContainer({ collection: "library", name: "busybox", tag: "latest" })?.image;
+ * (await catalog.getContainer({ collection: "library", name: "busybox", tag: "latest" }))?.image;
+ * await catalog.transaction(async (tx) => { await tx.deleteContainer(3); await tx.deleteCollectionIfEmpty(1); });
  * ```
  */
 import { randomUUID } from "node:crypto";
-import type BetterSqlite3 from "better-sqlite3";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { labelsFromMetrics, matchesLabel, type Label, type LabelQuery } from "./labels.js";
 import { parsePythonJson, pythonJsonDumps } from "./python-json.js";
+import type { CatalogBackendInfo, SqlDriver, SqlParam, SqlSession } from "./sql.js";
 import { formatDbTimestamp } from "./timestamps.js";
 
 export interface CollectionRow {
@@ -141,76 +144,95 @@ const toRow = (raw: RawContainerRow): ContainerRow => ({
 });
 
 export class Catalog {
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  /** The transaction the current async call chain runs in, if any. */
+  private readonly current = new AsyncLocalStorage<SqlSession>();
 
   constructor(
-    /** The open connection; exposed for diagnostics and tests. */
-    readonly db: BetterSqlite3.Database,
+    /** The engine (SQLite or PostgreSQL); exposed for diagnostics and tests. */
+    readonly driver: SqlDriver,
   ) {}
 
-  close(): void {
-    this.statements.clear();
-    if (this.db.open) this.db.close();
+  /** Which engine holds the catalog and where (never a password). */
+  backend(): CatalogBackendInfo {
+    return this.driver.info();
   }
 
-  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction (a savepoint when already inside one). */
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  close(): Promise<void> {
+    return this.driver.close();
   }
 
-  findCollection(name: string): CollectionRow | undefined {
-    return this.stmt("SELECT id, name, token, created_at FROM collection WHERE name = ? LIMIT 1").get(
-      name,
-    ) as CollectionRow | undefined;
+  /**
+   * Runs `fn` in one write transaction: committed when it resolves, rolled back when it throws.
+   * Catalog calls made while it runs (through `tx` or this object, from the same async chain) are
+   * part of it; a `transaction` inside one joins it rather than nesting.
+   */
+  transaction<T>(fn: (tx: Catalog) => Promise<T>): Promise<T> {
+    if (this.current.getStore()) return fn(this);
+    return this.driver.transaction((session) => this.current.run(session, () => fn(this)));
   }
 
-  findCollectionById(id: number): CollectionRow | undefined {
-    return this.stmt("SELECT id, name, token, created_at FROM collection WHERE id = ?").get(id) as
-      CollectionRow | undefined;
+  /** The running transaction of this call chain, else the connection. */
+  private get sql(): SqlSession {
+    return this.current.getStore() ?? this.driver;
+  }
+
+  findCollection(name: string): Promise<CollectionRow | undefined> {
+    return this.sql.get<CollectionRow>(
+      "SELECT id, name, token, created_at FROM collection WHERE name = ? LIMIT 1",
+      [name],
+    );
+  }
+
+  findCollectionById(id: number): Promise<CollectionRow | undefined> {
+    return this.sql.get<CollectionRow>("SELECT id, name, token, created_at FROM collection WHERE id = ?", [
+      id,
+    ]);
   }
 
   /** The collection named `name`, created with a random uuid4 token when missing. */
-  getOrCreateCollection(name: string): CollectionRow {
-    return this.transaction(() => {
-      const existing = this.findCollection(name);
+  getOrCreateCollection(name: string): Promise<CollectionRow> {
+    return this.transaction(async () => {
+      const existing = await this.findCollection(name);
       if (existing) return existing;
-      this.stmt("INSERT INTO collection (name, token, created_at) VALUES (?, ?, ?)").run(
+      await this.sql.run("INSERT INTO collection (name, token, created_at) VALUES (?, ?, ?)", [
         name,
         randomUUID(),
         formatDbTimestamp(),
-      );
-      return this.findCollection(name) as CollectionRow;
+      ]);
+      return (await this.findCollection(name)) as CollectionRow;
     });
   }
 
-  getContainerById(id: number): ContainerRow | undefined {
-    const raw = this.stmt(`${SELECT_ROWS} WHERE container.id = ?`).get(id) as RawContainerRow | undefined;
+  async getContainerById(id: number): Promise<ContainerRow | undefined> {
+    const raw = await this.sql.get<RawContainerRow>(`${SELECT_ROWS} WHERE container.id = ?`, [id]);
     return raw && toRow(raw);
   }
 
   /** The original's `get`: collection by name, then the matching container (a local one first, newest first). */
-  getContainer(query: ContainerQuery): ContainerRow | undefined {
-    const collection = this.findCollection(query.collection);
+  async getContainer(query: ContainerQuery): Promise<ContainerRow | undefined> {
+    const collection = await this.findCollection(query.collection);
     if (!collection) return undefined;
     const where = "WHERE container.collection_id = ? AND container.name = ? AND container.tag = ?";
-    const params: unknown[] = [collection.id, query.name, query.tag];
+    const params: SqlParam[] = [collection.id, query.name, query.tag];
     const sql = query.version
       ? `${SELECT_ROWS} ${where} AND container.version = ? ${PREFERRED_ORDER} LIMIT 1`
       : `${SELECT_ROWS} ${where} ${PREFERRED_ORDER} LIMIT 1`;
     if (query.version) params.push(query.version);
-    const raw = this.stmt(sql).get(...params) as RawContainerRow | undefined;
+    const raw = await this.sql.get<RawContainerRow>(sql, params);
     return raw && toRow(raw);
   }
 
   /** The original's `images` match; no query, "" or "*" lists every row. Rows in id order. */
-  listContainers(query?: string): ContainerRow[] {
+  async listContainers(query?: string): Promise<ContainerRow[]> {
     if (query === undefined || query === "" || query === "*") {
-      return (this.stmt(`${SELECT_ROWS} ORDER BY container.id`).all() as RawContainerRow[]).map(toRow);
+      return (await this.sql.all<RawContainerRow>(`${SELECT_ROWS} ORDER BY container.id`)).map(toRow);
     }
-    const sql = `${SELECT_ROWS} WHERE container.name = ? OR container.tag LIKE ? OR container.uri LIKE ?
-      OR container.name LIKE ? ORDER BY container.id`;
-    const like = `%${query}%`;
-    return (this.stmt(sql).all(query, like, like, like) as RawContainerRow[]).map(toRow);
+    // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE gives the same answers there.
+    const like = this.driver.dialect === "postgresql" ? "ILIKE" : "LIKE";
+    const sql = `${SELECT_ROWS} WHERE container.name = ? OR container.tag ${like} ? OR container.uri ${like} ?
+      OR container.name ${like} ? ORDER BY container.id`;
+    const pattern = `%${query}%`;
+    return (await this.sql.all<RawContainerRow>(sql, [query, pattern, pattern, pattern])).map(toRow);
   }
 
   /**
@@ -219,76 +241,85 @@ export class Catalog {
    * key by key — or insert a new one with uri `collection/name:tag[@version]`. With a local file,
    * the remote records of the same collection/name/tag go (the file supersedes them).
    */
-  upsertContainer(input: UpsertInput): { row: ContainerRow; created: boolean } {
-    return this.transaction(() => {
-      const result = this.upsertRow(input);
-      if (input.image !== null) this.deleteRemoteRecords(result.row);
+  upsertContainer(input: UpsertInput): Promise<{ row: ContainerRow; created: boolean }> {
+    return this.transaction(async () => {
+      const result = await this.upsertRow(input);
+      if (input.image !== null) await this.deleteRemoteRecords(result.row);
       return result;
     });
   }
 
   /** Deletes rows without a file that share `local`'s collection, name and tag; returns how many. */
-  private deleteRemoteRecords(local: ContainerRow): number {
-    return this.stmt(
+  private deleteRemoteRecords(local: ContainerRow): Promise<number> {
+    return this.sql.run(
       `DELETE FROM container WHERE collection_id = ? AND name = ? AND tag = ? AND image IS NULL AND id != ?`,
-    ).run(local.collection_id, local.name, local.tag, local.id).changes;
+      [local.collection_id, local.name, local.tag, local.id],
+    );
   }
 
-  private upsertRow(input: UpsertInput): { row: ContainerRow; created: boolean } {
-    const collection = this.getOrCreateCollection(input.collection);
-    const existing = this.stmt(
+  private async upsertRow(input: UpsertInput): Promise<{ row: ContainerRow; created: boolean }> {
+    const collection = await this.getOrCreateCollection(input.collection);
+    const existing = await this.sql.get<{ id: number; metrics: string }>(
       `SELECT id, metrics FROM container WHERE collection_id = ? AND name = ? AND tag = ? AND version = ?
        ORDER BY client = ? DESC, client LIMIT 1`,
-    ).get(collection.id, input.name, input.tag, input.version, input.client) as
-      { id: number; metrics: string } | undefined;
+      [collection.id, input.name, input.tag, input.version, input.client],
+    );
     if (existing) {
       const merged = { ...asObject(parseMetrics(existing.metrics)), ...input.metrics };
-      this.stmt(
+      await this.sql.run(
         "UPDATE container SET url = ?, client = ?, image = COALESCE(?, image), metrics = ? WHERE id = ?",
-      ).run(input.url, input.client, input.image, serializeMetrics(merged), existing.id);
-      return { row: this.getContainerById(existing.id) as ContainerRow, created: false };
+        [input.url, input.client, input.image, serializeMetrics(merged), existing.id],
+      );
+      return { row: (await this.getContainerById(existing.id)) as ContainerRow, created: false };
     }
-    const result = this.stmt(
+    const inserted = await this.sql.get<{ id: number }>(
       `INSERT INTO container (created_at, metrics, name, tag, image, url, uri, client, version, collection_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      formatDbTimestamp(),
-      serializeMetrics(input.metrics),
-      input.name,
-      input.tag,
-      input.image,
-      input.url,
-      containerUri(input),
-      input.client,
-      input.version,
-      collection.id,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
+        formatDbTimestamp(),
+        serializeMetrics(input.metrics),
+        input.name,
+        input.tag,
+        input.image,
+        input.url,
+        containerUri(input),
+        input.client,
+        input.version,
+        collection.id,
+      ],
     );
-    return { row: this.getContainerById(Number(result.lastInsertRowid)) as ContainerRow, created: true };
+    return { row: (await this.getContainerById(Number(inserted?.id))) as ContainerRow, created: true };
   }
 
   /** Changes the given columns of one row; returns the updated row (undefined when the id is unknown). */
-  updateContainer(id: number, fields: ContainerUpdate): ContainerRow | undefined {
-    return this.transaction(() => {
-      const current = this.getContainerById(id);
+  updateContainer(id: number, fields: ContainerUpdate): Promise<ContainerRow | undefined> {
+    return this.transaction(async () => {
+      const current = await this.getContainerById(id);
       if (!current) return undefined;
-      const columns = this.updatedColumns(current, fields);
+      const columns = await this.updatedColumns(current, fields);
       const names = Object.keys(columns);
       if (names.length > 0) {
-        const sets = names.map((name) => `${name} = @${name}`).join(", ");
-        this.stmt(`UPDATE container SET ${sets} WHERE id = @id`).run({ ...columns, id });
+        const sets = names.map((name) => `${name} = ?`).join(", ");
+        await this.sql.run(`UPDATE container SET ${sets} WHERE id = ?`, [
+          ...names.map((name) => columns[name] as SqlParam),
+          id,
+        ]);
       }
       return this.getContainerById(id);
     });
   }
 
-  private updatedColumns(current: ContainerRow, fields: ContainerUpdate): Record<string, unknown> {
-    const columns: Record<string, unknown> = {};
+  private async updatedColumns(
+    current: ContainerRow,
+    fields: ContainerUpdate,
+  ): Promise<Record<string, SqlParam>> {
+    const columns: Record<string, SqlParam> = {};
     const plain = ["name", "tag", "version", "client", "image", "url", "uri"] as const;
     for (const key of plain) if (fields[key] !== undefined) columns[key] = fields[key];
     if (fields.metrics !== undefined) columns.metrics = serializeMetrics(fields.metrics);
     let collectionName = current.collection;
     if (fields.collection !== undefined && fields.collection !== current.collection) {
-      columns.collection_id = this.getOrCreateCollection(fields.collection).id;
+      columns.collection_id = (await this.getOrCreateCollection(fields.collection)).id;
       collectionName = fields.collection;
     }
     const identityChanged = ["collection_id", "name", "tag", "version"].some((key) => key in columns);
@@ -304,37 +335,28 @@ export class Catalog {
   }
 
   /** Deletes one row; true when it existed. The image file is the caller's business. */
-  deleteContainer(id: number): boolean {
-    return this.transaction(() => this.stmt("DELETE FROM container WHERE id = ?").run(id).changes > 0);
+  deleteContainer(id: number): Promise<boolean> {
+    return this.transaction(async () => (await this.sql.run("DELETE FROM container WHERE id = ?", [id])) > 0);
   }
 
   /** Deletes a collection that has no container left; true when deleted. */
-  deleteCollectionIfEmpty(id: number): boolean {
-    return this.transaction(() => {
+  deleteCollectionIfEmpty(id: number): Promise<boolean> {
+    return this.transaction(async () => {
       const sql =
         "DELETE FROM collection WHERE id = ? AND NOT EXISTS (SELECT 1 FROM container WHERE collection_id = ?)";
-      return this.stmt(sql).run(id, id).changes > 0;
+      return (await this.sql.run(sql, [id, id])) > 0;
     });
   }
 
   /** Every label (see labels.ts for the metrics shapes read) matching the query, rows in id order. */
-  searchLabels(query: LabelQuery = {}): LabelMatch[] {
+  async searchLabels(query: LabelQuery = {}): Promise<LabelMatch[]> {
     const matches: LabelMatch[] = [];
-    for (const row of this.listContainers()) {
+    for (const row of await this.listContainers()) {
       for (const label of labelsFromMetrics(parseMetrics(row.metrics))) {
         if (matchesLabel(label, query)) matches.push({ ...label, row });
       }
     }
     return matches;
-  }
-
-  private stmt(sql: string): BetterSqlite3.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
   }
 }
 

@@ -17,7 +17,7 @@ if (waitMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wai
 
 const catalog = openCatalog(dbPath, fsType ? { statfs: () => ({ type: Number(fsType) }) } : {});
 for (let i = 0; i < Number(countText); i++) {
-  catalog.upsertContainer({
+  await catalog.upsertContainer({
     collection: `c${i % 5}`,
     name: `${label.toLowerCase()}-${i}`,
     tag: "latest",
@@ -27,7 +27,7 @@ for (let i = 0; i < Number(countText); i++) {
     url: null,
     metrics: { writer: label, i },
   });
-  if (i % 10 === 0) catalog.listContainers(label);
+  if (i % 10 === 0) await catalog.listContainers(label);
 }
 catalog.close();
 process.stdout.write("done\n");

@@ -4,7 +4,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { openCatalog } from "./database.js";
+import { openCatalog, sqliteOf } from "./database.js";
 import { makeTempDir } from "./catalog.testing.js";
 
 const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.testing.ts", import.meta.url));
@@ -46,11 +46,13 @@ describe("two processes writing at once", () => {
     }
     const catalog = openCatalog(dbPath);
     try {
-      const rows = catalog.listContainers();
+      const rows = await catalog.listContainers();
       assert.equal(rows.length, 400);
       assert.equal(new Set(rows.map((r) => r.uri)).size, 400);
-      assert.deepEqual(catalog.db.prepare("SELECT count(*) AS n FROM collection").get(), { n: 5 });
-      assert.deepEqual(catalog.db.prepare("SELECT count(*) AS n FROM sregistry_migrations").get(), { n: 1 });
+      assert.deepEqual(sqliteOf(catalog).prepare("SELECT count(*) AS n FROM collection").get(), { n: 5 });
+      assert.deepEqual(sqliteOf(catalog).prepare("SELECT count(*) AS n FROM sregistry_migrations").get(), {
+        n: 1,
+      });
     } finally {
       catalog.close();
     }

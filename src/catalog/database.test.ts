@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { SregistryError } from "../util/errors.js";
-import { appliedVersions, migrate, openCatalog } from "./database.js";
+import { appliedVersions, migrate, openCatalog, sqliteOf } from "./database.js";
 import { MIGRATIONS } from "./schema.js";
 import {
   ORIGINAL_COLLECTION_SQL,
@@ -73,9 +73,9 @@ describe("openCatalog on a new file", () => {
   it("uses WAL, a 10 s busy timeout and foreign keys", () => {
     const catalog = openCatalog(join(dir, "pragmas.db"));
     try {
-      assert.equal(catalog.db.pragma("journal_mode", { simple: true }), "wal");
-      assert.equal(catalog.db.pragma("busy_timeout", { simple: true }), 10000);
-      assert.equal(catalog.db.pragma("foreign_keys", { simple: true }), 1);
+      assert.equal(sqliteOf(catalog).pragma("journal_mode", { simple: true }), "wal");
+      assert.equal(sqliteOf(catalog).pragma("busy_timeout", { simple: true }), 10000);
+      assert.equal(sqliteOf(catalog).pragma("foreign_keys", { simple: true }), 1);
     } finally {
       catalog.close();
     }
@@ -91,7 +91,7 @@ describe("openCatalog on a new file", () => {
       assert.deepEqual(migrate(db, MIGRATIONS), []);
       const later = [
         ...MIGRATIONS,
-        { version: 2, description: "test", sql: ["CREATE TABLE IF NOT EXISTS extra (x)"] },
+        { version: 2, description: "test", sql: ["CREATE TABLE IF NOT EXISTS extra (x)"], postgresql: [] },
       ];
       assert.deepEqual(migrate(db, later), [2]);
       assert.deepEqual(migrate(db, later), []);
@@ -100,10 +100,10 @@ describe("openCatalog on a new file", () => {
     }
   });
 
-  it("is readable by the sqlite3 command-line shell", () => {
+  it("is readable by the sqlite3 command-line shell", async () => {
     const path = join(dir, "cli.db");
     const catalog = openCatalog(path);
-    catalog.upsertContainer({
+    await catalog.upsertContainer({
       collection: "library",
       name: "busybox",
       tag: "latest",
@@ -129,13 +129,13 @@ describe("openCatalog errors and modes", () => {
     );
   });
 
-  it("readonly opens an existing database without writing to it", () => {
+  it("readonly opens an existing database without writing to it", async () => {
     const path = join(dir, "ro.db");
     sqliteCli(path, ORIGINAL_DDL_SCRIPT + ORIGINAL_ROWS_SCRIPT);
     const catalog = openCatalog(path, { readonly: true });
     try {
-      assert.equal(catalog.listContainers().length, 3);
-      assert.throws(() => catalog.getOrCreateCollection("new"), /readonly/);
+      assert.equal((await catalog.listContainers()).length, 3);
+      await assert.rejects(catalog.getOrCreateCollection("new"), /readonly/);
     } finally {
       catalog.close();
     }
@@ -147,13 +147,13 @@ describe("openCatalog errors and modes", () => {
     assert.throws(() => openCatalog(join(dir, "missing.db"), { readonly: true }), SregistryError);
   });
 
-  it("adopts a database the original created", () => {
+  it("adopts a database the original created", async () => {
     const path = join(dir, "adopt.db");
     sqliteCli(path, ORIGINAL_DDL_SCRIPT + ORIGINAL_ROWS_SCRIPT);
     const catalog = openCatalog(path);
     try {
-      assert.equal(catalog.listContainers().length, 3);
-      assert.deepEqual([...appliedVersions(catalog.db)], [1]);
+      assert.equal((await catalog.listContainers()).length, 3);
+      assert.deepEqual([...appliedVersions(sqliteOf(catalog))], [1]);
     } finally {
       catalog.close();
     }

@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * const catalog = openCatalog(join(settings.database, "sregistry.db"));
- * try { console.log(catalog.listContainers().length); } finally { catalog.close(); }
+ * try { console.log((await catalog.listContainers()).length); } finally { await catalog.close(); }
  * const readOnly = openCatalog(path, { readonly: true }); // no pragmas that write, no migrations
  * catalogStorageOf(catalog)?.journal; // "wal" on a local disk, "delete" on NFS/Lustre/GPFS
  * ```
@@ -27,6 +27,7 @@ import { SregistryError } from "../util/errors.js";
 import type { StatfsFn } from "../util/filesystem.js";
 import { Catalog } from "./catalog.js";
 import { type CatalogStorage, catalogStorage, serialiseWriters } from "./catalog-storage.js";
+import { SqliteDriver } from "./sqlite-driver.js";
 import { MIGRATIONS, MIGRATIONS_DDL, type Migration } from "./schema.js";
 import { formatDbTimestamp } from "./timestamps.js";
 
@@ -46,6 +47,12 @@ export function catalogStorageOf(catalog: Catalog): CatalogStorage | undefined {
 }
 
 export const BUSY_TIMEOUT_MS = 10_000;
+
+/** The SQLite connection of a catalog opened by `openCatalog` (tests, diagnostics). */
+export function sqliteOf(catalog: Catalog): BetterSqlite3.Database {
+  if (!(catalog.driver instanceof SqliteDriver)) throw new Error("not an SQLite catalog");
+  return catalog.driver.db;
+}
 
 /** Opens the catalog at `dbPath`; the parent folder must exist (as the original requires). */
 export function openCatalog(dbPath: string, options: OpenCatalogOptions = {}): Catalog {
@@ -68,7 +75,9 @@ export function openCatalog(dbPath: string, options: OpenCatalogOptions = {}): C
     db.close();
     throw wrapError(err, dbPath);
   }
-  const catalog = new Catalog(db);
+  const catalog = new Catalog(
+    new SqliteDriver(db, storage, { lockTimeoutMs: options.lockTimeoutMs ?? LOCK_TIMEOUT_MS }),
+  );
   storageOf.set(catalog, storage);
   return catalog;
 }

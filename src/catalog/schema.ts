@@ -46,15 +46,32 @@ export const CONTAINER_DDL = [
   ")",
 ].join("\n");
 
+/**
+ * The same tables as SQLAlchemy 1.4 `create_all` makes them on PostgreSQL (Integer primary key →
+ * SERIAL, DateTime → TIMESTAMP WITHOUT TIME ZONE), so the original's models read and write them.
+ */
+export const POSTGRES_COLLECTION_DDL = COLLECTION_DDL.replace(
+  "id INTEGER NOT NULL",
+  "id SERIAL NOT NULL",
+).replace("created_at DATETIME", "created_at TIMESTAMP WITHOUT TIME ZONE");
+
+export const POSTGRES_CONTAINER_DDL = CONTAINER_DDL.replace(
+  "id INTEGER NOT NULL",
+  "id SERIAL NOT NULL",
+).replace("created_at DATETIME", "created_at TIMESTAMP WITHOUT TIME ZONE");
+
 /** Our bookkeeping table; the original ignores tables it does not know. */
 export const MIGRATIONS_DDL =
   "CREATE TABLE IF NOT EXISTS sregistry_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)";
 
-/** One schema step; `sql` runs inside the migration transaction and must be idempotent. */
+/** One schema step; its statements run inside the migration transaction and must be idempotent. */
 export interface Migration {
   readonly version: number;
   readonly description: string;
+  /** SQLite statements. */
   readonly sql: readonly string[];
+  /** The same step for PostgreSQL. */
+  readonly postgresql: readonly string[];
 }
 
 /** `CREATE TABLE x` → `CREATE TABLE IF NOT EXISTS x`; SQLite stores the text without the clause. */
@@ -68,5 +85,6 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     description: "base tables of the original sregistry-cli",
     sql: [ifNotExists(COLLECTION_DDL), ifNotExists(CONTAINER_DDL)],
+    postgresql: [ifNotExists(POSTGRES_COLLECTION_DDL), ifNotExists(POSTGRES_CONTAINER_DDL)],
   },
 ];

@@ -6,7 +6,12 @@ import { spawnSync } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { postgresBinDir } from "../../test/harness/postgres.js";
+import { postgresForFile } from "./backends.testing.js";
+import { Catalog } from "./catalog.js";
 import { openCatalog } from "./database.js";
+import { PostgresDriver } from "./postgres-driver.js";
+import { parsePostgresUrl } from "./postgres-url.js";
 import { formatInspectJson } from "../cli/inspect-format.js";
 import { inspectRecord } from "./inspect.js";
 import { makeTempDir } from "./catalog.testing.js";
@@ -14,6 +19,11 @@ import { makeTempDir } from "./catalog.testing.js";
 const PYTHON = ["/usr/bin/python3", "python3"].find(
   (bin) => spawnSync(bin, ["-c", "import sqlalchemy"], { stdio: "ignore" }).status === 0,
 );
+// PostgreSQL through SQLAlchemy needs psycopg2 (Debian: python3-psycopg2) and a server to start.
+const PSYCOPG2 =
+  PYTHON !== undefined &&
+  postgresBinDir() !== undefined &&
+  spawnSync(PYTHON, ["-c", "import psycopg2"], { stdio: "ignore" }).status === 0;
 
 const MODELS = `
 import json, sys, warnings
@@ -45,7 +55,7 @@ class Container(Base):
     version = Column(String(250), nullable=True)
     collection_id = Column(Integer, ForeignKey("collection.id"), nullable=False)
     __table_args__ = (UniqueConstraint("collection_id", "name", "tag", "client", "version", name="_container_uc"),)
-engine = create_engine("sqlite:///" + sys.argv[1])
+engine = create_engine(sys.argv[1])
 Base.metadata.create_all(bind=engine)
 session = scoped_session(sessionmaker(autocommit=False, autoflush=False, bind=engine))
 `;
@@ -68,8 +78,9 @@ session.add(Container(metrics=json.dumps({"k": 1.0}), name="img", tag="1", clien
 session.commit()
 `;
 
-function python(script: string, dbPath: string): string {
-  const result = spawnSync(PYTHON ?? "python3", ["-c", script, dbPath], { encoding: "utf8" });
+/** Runs a script with the SQLAlchemy database URL as its argument. */
+function python(script: string, dbUrl: string): string {
+  const result = spawnSync(PYTHON ?? "python3", ["-c", script, dbUrl], { encoding: "utf8" });
   assert.equal(result.status, 0, result.stderr);
   return result.stdout;
 }
@@ -86,10 +97,10 @@ describe(
   "interoperability with SQLAlchemy",
   { skip: PYTHON === undefined ? "no python3 with SQLAlchemy" : false },
   () => {
-    it("reads our rows exactly as our inspect prints them, and we read its rows", () => {
+    it("reads our rows exactly as our inspect prints them, and we read its rows", async () => {
       const dbPath = join(dir, "sregistry.db");
       const catalog = openCatalog(dbPath);
-      const { row } = catalog.upsertContainer({
+      const { row } = await catalog.upsertContainer({
         collection: "library",
         name: "busybox",
         tag: "latest",
@@ -101,20 +112,64 @@ describe(
       });
       catalog.close();
 
-      const out = python(READ, dbPath);
+      const out = python(READ, `sqlite:///${dbPath}`);
       const expected = `${formatInspectJson(inspectRecord(row))}\n`;
       assert.ok(out.startsWith(expected), out);
       assert.match(out.slice(expected.length), /^[A-Z][a-z]+ \d\d, \d{4} True\n$/);
 
-      python(WRITE, dbPath);
+      python(WRITE, `sqlite:///${dbPath}`);
       const again = openCatalog(dbPath);
       try {
-        const theirs = again.getContainer({ collection: "theirs", name: "img", tag: "1" });
+        const theirs = await again.getContainer({ collection: "theirs", name: "img", tag: "1" });
         assert.equal(theirs?.metrics, '{"k": 1.0}');
         assert.match(theirs?.created_at ?? "", /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-        assert.equal(again.listContainers().length, 2);
+        assert.equal((await again.listContainers()).length, 2);
       } finally {
         again.close();
+      }
+    });
+  },
+);
+
+describe(
+  "interoperability with SQLAlchemy on PostgreSQL",
+  { skip: PSYCOPG2 ? false : "no python3 with SQLAlchemy and psycopg2, or no PostgreSQL" },
+  () => {
+    const server = postgresForFile();
+
+    it("the original's models read the tables we made and write rows we read", async () => {
+      const url = await server().createDatabase("interop");
+      const catalog = new Catalog(
+        new PostgresDriver(parsePostgresUrl(url, { env: {}, home: "/nonexistent" })),
+      );
+      try {
+        const { row } = await catalog.upsertContainer({
+          collection: "library",
+          name: "busybox",
+          tag: "latest",
+          version: "ab12",
+          client: "docker",
+          image: "/s/library/busybox/latest@ab12.sif",
+          url: null,
+          metrics: { labels: { a: "é" }, size: 1.5 },
+        });
+        const sqlalchemyUrl = url.replace(/^postgresql:/, "postgresql+psycopg2:");
+        const out = python(READ, sqlalchemyUrl);
+        const expected = `${formatInspectJson(inspectRecord(row))}\n`;
+        assert.ok(out.startsWith(expected), out);
+        assert.match(out.slice(expected.length), /^[A-Z][a-z]+ \d\d, \d{4} True\n$/);
+
+        python(WRITE, sqlalchemyUrl);
+        const theirs = await catalog.getContainer({ collection: "theirs", name: "img", tag: "1" });
+        assert.equal(theirs?.metrics, '{"k": 1.0}');
+        assert.match(theirs?.created_at ?? "", /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+        assert.equal((await catalog.listContainers()).length, 2);
+        assert.equal(
+          (await catalog.upsertContainer({ ...theirs!, image: null, version: "v2", metrics: {} })).row.id,
+          3,
+        );
+      } finally {
+        await catalog.close();
       }
     });
   },

@@ -33,6 +33,7 @@ import { endianness, tmpdir, userInfo, homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { SregistryError } from "../util/errors.js";
 import { parseMessageLevel } from "../util/log.js";
+import { registerSecret } from "../util/redact.js";
 import type { Platform } from "../oci/types.js";
 import { parseBoolean, parsePresenceFlag } from "./booleans.js";
 import { normaliseClientName } from "./clients.js";
@@ -56,6 +57,17 @@ export interface SettingSource {
   client: string;
 }
 
+/** The password inside a database URL, so that no message ever shows it. */
+function urlPassword(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
 const DEFAULT_THREADS = 9;
 const MAX_THREADS = 64;
 
@@ -70,7 +82,12 @@ export function loadSettings(
   const defaultClient = resolveDefaultClient(env, secrets);
   const source: SettingSource = { env, secrets, client: options.client ?? defaultClient };
   const singularityDir = join(home, ".singularity");
-  const databaseDir = pathSetting(env.SREGISTRY_DATABASE, home) ?? singularityDir;
+  // A PostgreSQL URL puts the catalog on a server; anything else is the folder of sregistry.db.
+  const databaseUrl = POSTGRES_URL.test(env.SREGISTRY_DATABASE?.trim() ?? "")
+    ? env.SREGISTRY_DATABASE?.trim()
+    : undefined;
+  registerSecret(urlPassword(databaseUrl));
+  const databaseDir = (databaseUrl ? undefined : pathSetting(env.SREGISTRY_DATABASE, home)) ?? singularityDir;
   const shell = lookupSetting("SREGISTRY_SHELL", source);
   return {
     home,
@@ -78,6 +95,7 @@ export function loadSettings(
     defaultClient,
     databaseDir,
     databasePath: join(databaseDir, "sregistry.db"),
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
     storageDir: pathSetting(env.SREGISTRY_STORAGE, home) ?? join(singularityDir, "shub"),
     disableDatabase: parseBoolean(env.SREGISTRY_DISABLE) ?? false,
     cacheDir: pathSetting(env.SINGULARITY_CACHEDIR, home) ?? singularityDir,

@@ -13,6 +13,11 @@ export interface Settings {
   defaultClient: string;
   /** SREGISTRY_DATABASE (a folder), default `~/.singularity`. */
   databaseDir: string;
+  /**
+   * SREGISTRY_DATABASE when it is a `postgresql://` or `postgres://` URL: the catalog lives in that
+   * PostgreSQL database (databaseDir/databasePath then keep their defaults, unused by the catalog).
+   */
+  databaseUrl?: string;
   /** `<databaseDir>/sregistry.db`. */
   databasePath: string;
   /** SREGISTRY_STORAGE, default `~/.singularity/shub` (not derived from SREGISTRY_DATABASE). */

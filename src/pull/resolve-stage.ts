@@ -51,7 +51,7 @@ export function keyFor(
 /** The answer from the catalog when an earlier pull built this image with the same options. */
 export async function reuseExisting(job: Job): Promise<PullResult | undefined> {
   const names = catalogNames(job.remote.reference);
-  const existing = findReusable(job.ctx.catalog(), names, job.key);
+  const existing = await findReusable(job.ctx.catalog(), names, job.key);
   if (!existing?.image) return undefined;
   job.timer.end("resolve");
   const uri = existing.uri ?? formatCatalogUri({ ...names, version: existing.version ?? "" });
@@ -84,7 +84,7 @@ export async function lockBuild(job: Job): Promise<HeldLock | undefined> {
     isDone: async () => {
       if (!told) job.ctx.logger.info("another sregistry process is pulling this image: waiting for it");
       told = true;
-      return !job.options.force && findReusable(job.ctx.catalog(), names, job.key) !== undefined;
+      return !job.options.force && (await findReusable(job.ctx.catalog(), names, job.key)) !== undefined;
     },
   });
 }

@@ -46,12 +46,12 @@ export function pullKey(input: PullKeyInput): string {
 }
 
 /** The row of an earlier pull with this key whose file is still there (same size as stored). */
-export function findReusable(
+export async function findReusable(
   catalog: Catalog,
   names: { collection: string; name: string; tag: string },
   key: string,
-): ContainerRow | undefined {
-  return catalog.listContainers(names.name).find((row) => {
+): Promise<ContainerRow | undefined> {
+  return (await catalog.listContainers(names.name)).find((row) => {
     if (row.collection !== names.collection || row.name !== names.name || row.tag !== names.tag) return false;
     const metrics = parseObject(row.metrics);
     if (metrics.build !== key || !row.image || !existsSync(row.image)) return false;

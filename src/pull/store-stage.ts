@@ -49,7 +49,7 @@ export async function storeResult(
   const size = (await stat(tmpPath)).size;
   await placeFile(tmpPath, target, { copy: false });
   const metrics = { ...manifestMetrics(remote, resolved, version), build: job.key, size };
-  const { row, created } = ctx.catalog().upsertContainer({
+  const { row, created } = await ctx.catalog().upsertContainer({
     ...names,
     version,
     client: remote.clientName,

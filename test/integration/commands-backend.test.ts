@@ -106,7 +106,12 @@ test("add, --force, ls <name> masking, remove in lower case, status count, activ
     count: 2,
     active: "nvidia",
     path: secrets,
-    catalog: { path: catalogPath(), journal: "wal", filesystem: catalogStorage(catalogPath()).filesystem },
+    catalog: {
+      backend: "sqlite",
+      path: catalogPath(),
+      journal: "wal",
+      filesystem: catalogStorage(catalogPath()).filesystem,
+    },
   });
 
   assert.deepEqual(await cli("remove", "nvidia", "token"), {
@@ -167,4 +172,15 @@ test("backend --help has an example", async () => {
   const help = await cli("--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Examples:\n {2}sregistry backend add nvidia token/);
+});
+
+test("status with a PostgreSQL catalog names server, database and TLS, never the password, without connecting", async () => {
+  const url = "postgresql://ada:never-printed@127.0.0.1:1/cat?sslmode=require";
+  const result = await runCliInProcess(["backend", "status"], { ...env, SREGISTRY_DATABASE: url });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /\ncatalog: postgresql:\/\/ada@127\.0\.0\.1:1\/cat\?sslmode=require, PostgreSQL at 127\.0\.0\.1:1, database cat, user ada \(pool of 3, TLS sslmode=require; writers serialised by an advisory lock\)\n$/,
+  );
+  assert.doesNotMatch(result.stdout + result.stderr, /never-printed/);
 });

@@ -32,7 +32,7 @@ const kept = [];
 for (let i = 0; i < Number(ops); i++) {
   if (i % 3 === 2) {
     const uri = kept.splice(kept.length - 2, 1)[0];
-    client.rm(uri);
+    await client.rm(uri);
   } else {
     const file = join(work, id + "-" + i + ".sif");
     writeFileSync(file, tinySif("image " + id + " " + i));
@@ -106,7 +106,7 @@ test(
 
     const ctx = new Context({ env, home: base.path });
     try {
-      const rows = ctx.catalog().listContainers();
+      const rows = await ctx.catalog().listContainers();
       assert.deepEqual(rows.map((row) => row.uri).sort(), expected, "no lost or extra rows");
       const files = tree(storage);
       const rowFiles = rows.map((row) => row.image!.slice(storage.length + 1)).sort();

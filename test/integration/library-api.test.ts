@@ -48,8 +48,8 @@ test("pull returns the stored SIF, emits progress events and records the image",
   assert.ok(existsSync(result.path));
   assert.match(result.uri, /^team\/tool:2\.0@[a-f0-9]{64}$/);
   assert.ok(events.includes("resolved") && events.includes("layer-done") && events.includes("done"));
-  assert.equal(client.get("team/tool:2.0"), result.path);
-  assert.equal(client.inspect("team/tool:2.0").record.client, "docker");
+  assert.equal(await client.get("team/tool:2.0"), result.path);
+  assert.equal((await client.inspect("team/tool:2.0")).record.client, "docker");
   const again = await client.pull("team/tool:2.0");
   assert.equal(again.reused, true);
   assert.equal(again.path, result.path);
@@ -66,16 +66,16 @@ test("record, images, add, rename and rm as typed calls", async () => {
   const renamed = await client.rename("me/local:1", "me/renamed:1");
   assert.equal(renamed.uri.startsWith("me/renamed:1@"), true);
   assert.deepEqual(
-    client.images("renamed").map((row) => row.name),
+    (await client.images("renamed")).map((row) => row.name),
     ["renamed"],
   );
-  client.rm("me/renamed:1");
-  assert.deepEqual(client.images("renamed"), []);
+  await client.rm("me/renamed:1");
+  assert.deepEqual(await client.images("renamed"), []);
 });
 
 test("errors are SregistryError with a code", async () => {
-  assert.throws(
-    () => client.get("nothing/here:1"),
+  await assert.rejects(
+    client.get("nothing/here:1"),
     (err: unknown) => err instanceof SregistryError && err.code === "NOT_FOUND",
   );
   await assert.rejects(

@@ -105,6 +105,7 @@ function status(rt: CliRuntime, _args: string[], flags: BackendFlags): void {
   const catalog = catalogStorageInfo(rt.context());
   if (flags.json) {
     const storage = catalog && {
+      backend: catalog.backend,
       path: catalog.path,
       journal: catalog.journal,
       filesystem: catalog.filesystem,

@@ -9,7 +9,7 @@ export function registerGet(program: Command, rt: CliRuntime): void {
     .description("print the local path of an image, or its manifest URL for a remote record")
     .argument("<query>", "collection/name:tag[@version]")
     .addHelpText("after", "\nExample:\n  singularity run $(sregistry get nvidia/tensorflow:17.11)")
-    .action((query: string) => {
-      rt.printValue(get(rt.context(), query));
+    .action(async (query: string) => {
+      rt.printValue(await get(rt.context(), query));
     });
 }

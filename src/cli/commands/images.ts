@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { images } from "../../api/images.js";
+import type { ContainerRow } from "../../catalog/catalog.js";
 import { imagesTable, rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
 
@@ -16,17 +17,18 @@ export function registerImages(program: Command, rt: CliRuntime): void {
     .argument("[query...]", "only rows whose name, tag or uri match each word")
     .option("--json", "print the rows as JSON")
     .addHelpText("after", "\nExamples:\n  sregistry images\n  sregistry images caffe2 --json")
-    .action((query: string[], options: { json?: boolean }) => {
+    .action(async (query: string[], options: { json?: boolean }) => {
       const ctx = rt.context();
       const words = query.length === 0 ? [undefined] : query;
       if (options.json) {
-        const rows = words.flatMap((word) => images(ctx, word));
+        const rows: ContainerRow[] = [];
+        for (const word of words) rows.push(...(await images(ctx, word)));
         rt.printJson(rows.map(rowForJson));
         return;
       }
       let found = 0;
       for (const word of words) {
-        const rows = images(ctx, word);
+        const rows = await images(ctx, word);
         found += rows.length;
         if (rows.length === 0) continue;
         // Printed through the logger at INFO, as the original: MESSAGELEVEL=QUIET hides the table.

@@ -11,8 +11,8 @@ export function registerInspect(program: Command, rt: CliRuntime): void {
     .argument("<query>", "collection/name:tag[@version]")
     .option("--json", "print only the JSON record (for scripts)")
     .addHelpText("after", "\nExample:\n  sregistry inspect nvidia/caffe2:17.10")
-    .action((query: string, options: { json?: boolean }) => {
-      const result = inspect(rt.context(), query);
+    .action(async (query: string, options: { json?: boolean }) => {
+      const result = await inspect(rt.context(), query);
       if (!options.json && result.location) rt.printValue(result.location);
       rt.print(formatInspectJson(result.record));
     });

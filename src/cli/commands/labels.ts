@@ -18,8 +18,8 @@ export function registerLabels(program: Command, rt: CliRuntime): void {
       "after",
       "\nExamples:\n  sregistry labels --key maintainer\n  sregistry labels -k version -v 17 --json",
     )
-    .action((options: { key?: string; value?: string; json?: boolean }) => {
-      const found = labels(rt.context(), {
+    .action(async (options: { key?: string; value?: string; json?: boolean }) => {
+      const found = await labels(rt.context(), {
         ...(options.key === undefined ? {} : { key: options.key }),
         ...(options.value === undefined ? {} : { value: options.value }),
       });

@@ -26,10 +26,10 @@ function define(program: Command, rt: CliRuntime, name: string, description: str
       "\nExit status 1 when the image file was already gone (the row is removed all the same), as in\n" +
         `sregistry-cli; 0 for a remote record.\n\nExample:\n  sregistry ${name} vsoch/hello-world:latest`,
     )
-    .action((image: string, options: { json?: boolean }) => {
+    .action(async (image: string, options: { json?: boolean }) => {
       const ctx = rt.context();
       if (!options.json) rt.announce(resolveClientName(image, ctx.settings).client);
-      const removed = rm(ctx, image);
+      const removed = await rm(ctx, image);
       if (options.json) rt.printJson({ ...removed, row: rowForJson(removed.row) });
       else {
         // Like the original: the `get` line of what is removed, then notes.
