@@ -403,7 +403,7 @@ async function levelTable(images: BenchImage[]): Promise<void> {
       const result = JSON.parse(m.stdout) as { seconds: number; cpuSeconds: number; bytes: number };
       results.set(`${image.name}:${level}`, result);
       note(
-        `${image.name} gzip-${level}: ${result.seconds.toFixed(2)} s, ${mb(result.bytes)}, load ${load()}`,
+        `${image.name} gzip-${level}: ${result.seconds.toFixed(2)} s, CPU ${result.cpuSeconds.toFixed(2)} s, ${result.bytes} bytes, load ${load()}`,
       );
       await rm(out, { force: true });
     }
