@@ -15,12 +15,12 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   docker-registry skopeo umoci squashfs-tools squashfs-tools-ng siftool zstd
   apache2-utils sqlite3 openssl util-linux ca-certificates python3 python3-sqlalchemy squashfuse fuse3
-  postgresql python3-psycopg2
+  postgresql python3-psycopg2 lz4
 )
 # One binary per package (ca-certificates: its bundle file), used to skip apt when all are present.
 BINARIES=(
   docker-registry skopeo umoci mksquashfs sqfstar unsquashfs tar2sqfs sqfs2tar rdsquashfs siftool
-  zstd htpasswd sqlite3 openssl runuser setpriv squashfuse_ll fusermount3 pg_ctlcluster
+  zstd htpasswd sqlite3 openssl runuser setpriv squashfuse_ll fusermount3 pg_ctlcluster lz4
 )
 
 all_present() {
