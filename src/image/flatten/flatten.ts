@@ -42,18 +42,25 @@ import { applyOverlay } from "./overlay.js";
 import { makePlan, type EmitPlan, type PlannedInode } from "./plan.js";
 import { describeLayer, LayerCheck, type LayerPosition } from "./layer-check.js";
 import { Budget, layerError, readLayer, scanLayer } from "./scan.js";
-import { TarSink } from "./sink.js";
+import { TarSink, type EntrySink } from "./sink.js";
 import { displayName, type TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { FlatTree, TreeError } from "./tree.js";
 import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
 
+/** Makes the sink that receives the entries, given the image root's attributes. */
+export type SinkFactory = (root: RootAttributes) => EntrySink | Promise<EntrySink>;
+
 export type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
 
+/**
+ * `out` is a tar stream's Writable, or a function that makes the entry sink once the root's
+ * attributes are known (after the first pass; see sink.ts `EntrySink`).
+ */
 export async function flattenLayers(
   layers: readonly LayerSource[],
   overlay: readonly OverlayEntry[],
-  out: Writable,
+  out: Writable | SinkFactory,
   options: FlattenOptions = {},
 ): Promise<FlattenStats> {
   const started = process.hrtime.bigint();
@@ -71,7 +78,7 @@ export async function flattenLayers(
   const plan = makePlan(tree);
   const root = rootAttributes(tree);
   options.onScanned?.(root);
-  const sink = new TarSink(out, options.onProgress);
+  const sink = typeof out === "function" ? await out(root) : new TarSink(out, options.onProgress);
   await emitEager(plan, sink);
   let skipped = 0;
   for (let i = 0; i < layers.length; i++) {
@@ -136,7 +143,7 @@ function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: st
 }
 
 /** Writes everything whose content is known without reading a layer. */
-async function emitEager(plan: EmitPlan, sink: TarSink): Promise<void> {
+async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
   for (const dir of plan.dirs) {
     sink.entry(dir.meta, dir.path);
     await sink.drain();
@@ -158,7 +165,7 @@ async function emitLayerBodies(
   layer: LayerSource,
   position: LayerPosition,
   bodies: Map<number, PlannedInode>,
-  sink: TarSink,
+  sink: EntrySink,
   budget: Budget,
 ): Promise<void> {
   let remaining = bodies.size;

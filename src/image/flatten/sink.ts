@@ -30,7 +30,28 @@ export class OutputError extends SregistryError {
   }
 }
 
-export class TarSink {
+/**
+ * Where the flattener's entries go, in emission order: `entry(meta, path)` per path (parents
+ * first), `body(chunk)`… `endBody(size)` for a file's content right after its entry, `links(meta,
+ * paths)` for an inode's other paths right after its first, `drain()` between input chunks (it
+ * throws if the output failed), `finish(end)` once at the end. `TarSink` serialises them into a tar
+ * stream (for external tools); the native squashfs writer takes them directly (no tar round trip).
+ */
+export interface EntrySink {
+  /** Entries written so far, hardlinks included. */
+  readonly entries: number;
+  readonly hardlinks: number;
+  /** Bytes produced so far (for progress). */
+  readonly bytes: number;
+  entry(meta: TarEntry, path: string): void;
+  body(chunk: Buffer): void;
+  endBody(size: number): void;
+  links(meta: TarEntry, paths: readonly string[]): void;
+  drain(): Promise<void>;
+  finish(end: boolean): Promise<void>;
+}
+
+export class TarSink implements EntrySink {
   bytes = 0;
   entries = 0;
   hardlinks = 0;
