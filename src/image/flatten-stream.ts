@@ -130,18 +130,20 @@ export interface ClosingSink<T> extends EntrySink {
 
 /**
  * Runs the flattener straight into a sink (no tar in between: see flatten/sink.ts `EntrySink`).
- * `open` is called once the first pass succeeded, with the image root's attributes and the
- * progress callback; a bad layer never opens the output.
+ * `open` is called first, with the progress callback; the sink gets the image root's attributes
+ * through `start()` after the first pass. A sink that stores bodies early (the native writer)
+ * receives file contents during the first pass, before every layer passed its checks: it must
+ * write only to a file that is removed when the build fails (the pull's temporary SIF is).
  *
  * @example
  * ```ts
  * const built = await flattenToSink({ layers, overlay, diffIds, allowForeign: false, logger },
- *   (root, onProgress) => openNativeSink({ path: sifTmp, offset }, { compression, root, onProgress }));
+ *   (onProgress) => openNativeSink({ path: sifTmp, offset }, { compression, onProgress }));
  * ```
  */
 export async function flattenToSink<T>(
   input: FlattenIntoInput,
-  open: (root: RootAttributes, onProgress: (total: number) => void) => Promise<ClosingSink<T>>,
+  open: (onProgress: (total: number) => void) => Promise<ClosingSink<T>>,
 ): Promise<T> {
   input.signal?.throwIfAborted();
   const streams = new Set<Readable>();
@@ -160,16 +162,11 @@ export async function flattenToSink<T>(
   };
   let failure: unknown;
   try {
-    await flattenLayers(
-      sources,
-      input.overlay,
-      async (root) => {
-        input.signal?.throwIfAborted();
-        sink = await open(root, onProgress);
-        return sink;
-      },
-      { logger: input.logger, ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}) },
-    );
+    sink = await open(onProgress);
+    await flattenLayers(sources, input.overlay, sink, {
+      logger: input.logger,
+      ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}),
+    });
   } catch (err) {
     for (const stream of streams) stream.destroy();
     // The flattener only saw "the output failed": the output's own error is the real one.

@@ -47,17 +47,11 @@ export async function assembleEnrootSquashfs(input: AssembleInput): Promise<Asse
   const builder = input.builder ?? "auto";
   const squash =
     builder === "native"
-      ? await flattenToSink(flatten, async (root, onProgress) =>
+      ? await flattenToSink(flatten, async (onProgress) =>
           allRootSink(
             await openNativeSink(
               { path: input.out },
-              {
-                compression: spec,
-                mkfsTime,
-                root: { ...root, uid: 0, gid: 0 },
-                logger: input.logger,
-                onProgress,
-              },
+              { compression: spec, mkfsTime, logger: input.logger, onProgress },
             ),
           ),
         )

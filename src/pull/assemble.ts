@@ -93,8 +93,8 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
   const builder = input.builder ?? "auto";
   const squash =
     builder === "native"
-      ? await flattenToSink(flatten, (root, onProgress) =>
-          openNativeSink(output, { compression: spec, mkfsTime, root, logger: input.logger, onProgress }),
+      ? await flattenToSink(flatten, (onProgress) =>
+          openNativeSink(output, { compression: spec, mkfsTime, logger: input.logger, onProgress }),
         )
       : await flattenInto(flatten, (tar, root, stop) =>
           buildSquashfs(tar, output, {

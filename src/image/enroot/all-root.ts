@@ -20,6 +20,7 @@
 import { Transform, type TransformCallback } from "node:stream";
 import type { ClosingSink } from "../flatten-stream.js";
 import type { TarEntry } from "../flatten/tar-header.js";
+import type { RootAttributes } from "../flatten/types.js";
 
 const BLOCK = 512;
 
@@ -133,12 +134,13 @@ function readOctal(block: Buffer, offset: number, length: number): number {
 
 /**
  * The same for the flattener's entries on their way to the native writer (no tar in between):
- * every entry, hardlinks included, is given uid 0 / gid 0 / names `root`; everything else passes.
+ * every entry, hardlinks included, and the root directory are given uid 0 / gid 0 / names `root`;
+ * everything else passes.
  *
  * @example
  * ```ts
- * await flattenToSink(input, async (root, onProgress) =>
- *   allRootSink(await openNativeSink({ path }, { compression, root: { ...root, uid: 0, gid: 0 }, onProgress })));
+ * await flattenToSink(input, async (onProgress) =>
+ *   allRootSink(await openNativeSink({ path }, { compression, onProgress })));
  * ```
  */
 export function allRootSink<T>(sink: ClosingSink<T>): ClosingSink<T> {
@@ -156,12 +158,14 @@ export function allRootSink<T>(sink: ClosingSink<T>): ClosingSink<T> {
     get failure() {
       return sink.failure;
     },
-    entry: (meta, path) => sink.entry(root(meta), path),
+    entry: (meta, path, stored) => sink.entry(root(meta), path, stored),
     body: (chunk) => sink.body(chunk),
     endBody: (size) => sink.endBody(size),
     links: (meta, paths) => sink.links(root(meta), paths),
     drain: () => sink.drain(),
     finish: (end) => sink.finish(end),
     close: (failure) => sink.close(failure),
+    ...(sink.storeBody ? { storeBody: (size: number) => sink.storeBody!(size) } : {}),
+    ...(sink.start ? { start: (attrs: RootAttributes) => sink.start!({ ...attrs, uid: 0, gid: 0 }) } : {}),
   };
 }

@@ -20,6 +20,7 @@
 import type { Writable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
 import type { TarEntry } from "./tar-header.js";
+import type { RootAttributes } from "./types.js";
 import { END_OF_ARCHIVE, encodeHeader, padding } from "./tar-writer.js";
 
 export class OutputError extends SregistryError {
@@ -43,12 +44,22 @@ export interface EntrySink {
   readonly hardlinks: number;
   /** Bytes produced so far (for progress). */
   readonly bytes: number;
-  entry(meta: TarEntry, path: string): void;
+  /** `stored`: the number `storeBody` gave this file's content (no `body()` follows then). */
+  entry(meta: TarEntry, path: string, stored?: number): void;
   body(chunk: Buffer): void;
   endBody(size: number): void;
   links(meta: TarEntry, paths: readonly string[]): void;
   drain(): Promise<void>;
   finish(end: boolean): Promise<void>;
+  /**
+   * Present when the sink can keep file contents before it knows where they go: the flattener
+   * then gives every file body as it reads it in the first pass (`storeBody(size)`, `body()`…,
+   * `endBody(size)`, layers in order) and never reads a layer twice. Contents that a later layer
+   * deletes or replaces are stored all the same (the space they take is the price).
+   */
+  storeBody?(size: number): number;
+  /** Called once with the root's attributes after the first pass, before any `entry()`. */
+  start?(root: RootAttributes): void;
 }
 
 export class TarSink implements EntrySink {

@@ -94,8 +94,13 @@ export interface FlattenStats {
   bytesRead: number;
   /** Tar bytes written to the output. */
   bytesWritten: number;
-  /** Layers the second pass did not need to read at all. */
+  /** Layers the second pass did not need to read at all (all of them when bodies were stored early). */
   layersSkipped: number;
+  /**
+   * Bytes of file content stored in the first pass (by a sink that stores bodies early) that no
+   * path of the final tree uses: a later layer removed or replaced them.
+   */
+  storedUnusedBytes: number;
   root: RootAttributes;
   seconds: number;
 }

@@ -57,9 +57,18 @@ export class NativeSink implements EntrySink {
     private readonly started: bigint,
   ) {}
 
-  entry(meta: TarEntry, path: string): void {
-    this.writer.entry(meta, path);
+  entry(meta: TarEntry, path: string, stored?: number): void {
+    this.writer.entry(meta, path, stored);
     this.entries++;
+  }
+
+  /** Contents are stored as the layers are read, so the flattener reads each layer once. */
+  storeBody(size: number): number {
+    return this.writer.storeBody(size);
+  }
+
+  start(root: RootAttributes): void {
+    this.writer.setRoot(root);
   }
 
   body(chunk: Buffer): void {
