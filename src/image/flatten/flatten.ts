@@ -14,7 +14,9 @@
  *    is abandoned as soon as its last needed body is written). Hardlinks follow their target.
  *    This pass is bounded again (the blob could change between reads) but not hashed: it stops
  *    early, and an entry that differs from the first pass's is refused.
- * Nothing is written to `out` before every layer passed its first-pass checks.
+ * Nothing is written to `out` before every layer passed its first-pass checks, except with a sink
+ * that stores bodies early (sink.ts `storeBody`, the native writer): pass 1 then also hands it
+ * every file body as it streams, one layer at a time, and pass 2 reads no layer at all.
  *
  * Why not oci-tools' single top-down pass: reading upper layers first cannot know that a path's
  * parent is a symlink planted by a *lower* layer (`x → /etc` in layer 1, `x/passwd` in layer 2),

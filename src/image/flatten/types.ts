@@ -18,7 +18,7 @@ import type { InflateLimit } from "./layer-check.js";
 export interface LayerSource {
   digest: string;
   mediaType: string;
-  /** Opens the layer as a decompressed tar stream; called twice (two passes). */
+  /** Opens the layer as a decompressed tar stream; called once or twice (flatten.ts's passes). */
   open(): Readable;
   /**
    * The image config's `rootfs.diff_ids` entry: sha256 of the decompressed tar, verified during the
