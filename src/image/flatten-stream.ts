@@ -27,7 +27,7 @@ import { stat } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { openLayerStream } from "./flatten/decompress.js";
 import { flattenLayers } from "./flatten/flatten.js";
-import { OutputError } from "./flatten/sink.js";
+import { OutputError, type EntrySink } from "./flatten/sink.js";
 import { describeLayer, type InflateLimit, type LayerPosition } from "./flatten/layer-check.js";
 import type { LayerSource, OverlayEntry, RootAttributes } from "./flatten/types.js";
 import { SregistryError } from "../util/errors.js";
@@ -116,6 +116,68 @@ export async function flattenInto<T>(input: FlattenIntoInput, consume: TarConsum
   } finally {
     input.signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * A sink that owns a resource (the native writer's file): `close()` releases it and returns the
+ * build's result, or, given the failure, stops pending work and rethrows it. `failure` is the
+ * output's own first error when the flattener was only told "the output failed".
+ */
+export interface ClosingSink<T> extends EntrySink {
+  readonly failure?: unknown;
+  close(failure?: unknown): Promise<T>;
+}
+
+/**
+ * Runs the flattener straight into a sink (no tar in between: see flatten/sink.ts `EntrySink`).
+ * `open` is called first, with the progress callback; the sink gets the image root's attributes
+ * through `start()` after the first pass. A sink that stores bodies early (the native writer)
+ * receives file contents during the first pass, before every layer passed its checks: it must
+ * write only to a file that is removed when the build fails (the pull's temporary SIF is).
+ *
+ * @example
+ * ```ts
+ * const built = await flattenToSink({ layers, overlay, diffIds, allowForeign: false, logger },
+ *   (onProgress) => openNativeSink({ path: sifTmp, offset }, { compression, onProgress }));
+ * ```
+ */
+export async function flattenToSink<T>(
+  input: FlattenIntoInput,
+  open: (onProgress: (total: number) => void) => Promise<ClosingSink<T>>,
+): Promise<T> {
+  input.signal?.throwIfAborted();
+  const streams = new Set<Readable>();
+  const sources = await layerSources(input, streams);
+  const onAbort = (): void => {
+    const reason = input.signal?.reason;
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    for (const stream of streams) stream.destroy(error);
+  };
+  input.signal?.addEventListener("abort", onAbort, { once: true });
+  let sink: ClosingSink<T> | undefined;
+  let last = 0;
+  const onProgress = (total: number): void => {
+    input.onBytes?.(total - last);
+    last = total;
+  };
+  let failure: unknown;
+  try {
+    sink = await open(onProgress);
+    await flattenLayers(sources, input.overlay, sink, {
+      logger: input.logger,
+      ...(input.inflateLimit ? { inflateLimit: input.inflateLimit } : {}),
+    });
+  } catch (err) {
+    for (const stream of streams) stream.destroy();
+    // The flattener only saw "the output failed": the output's own error is the real one.
+    failure = sink?.failure ?? err;
+  } finally {
+    input.signal?.removeEventListener("abort", onAbort);
+  }
+  if (input.signal?.aborted) failure = input.signal.reason;
+  if (sink === undefined) throw failure;
+  // The sink is closed in every case (its file descriptor); with a failure this rethrows it.
+  return sink.close(failure);
 }
 
 /** The flattener's view of the cached layers; every stream opened is tracked so an abort can end it. */

@@ -2,7 +2,8 @@
  * Build stage for `pull --format squashfs`: layers → the same flattened tree as our SIF's (with
  * `/.singularity.d`) plus enroot's files (overlay.ts) → every entry made root-owned (all-root.ts)
  * → a plain squashfs file that `enroot create`/`enroot start` and Pyxis `--container-image=./x.sqsh`
- * take as is. Same streaming as the SIF: no root filesystem on disk.
+ * take as is. Same streaming as the SIF: no root filesystem on disk, and the same builder (the
+ * native writer by default, fed the entries directly; `--builder` picks an external tool).
  *
  * @example
  * ```ts
@@ -17,10 +18,12 @@ import {
   flattenInput,
   imageCreated,
   singularityInput,
+  specOf,
   toolCompression,
 } from "./assemble.js";
-import { flattenInto } from "../image/flatten-stream.js";
-import { allRootTar } from "../image/enroot/all-root.js";
+import { flattenInto, flattenToSink } from "../image/flatten-stream.js";
+import { allRootSink, allRootTar } from "../image/enroot/all-root.js";
+import { openNativeSink } from "../image/squashfs/native.js";
 import { enrootEnvironment } from "../image/enroot/files.js";
 import { enrootOverlay } from "../image/enroot/overlay.js";
 
@@ -37,22 +40,37 @@ export async function assembleEnrootSquashfs(input: AssembleInput): Promise<Asse
     ...singularityOverlay(singularityInput(input)),
     ...enrootOverlay({ config: input.config, uri: provenance(input.reference), created }),
   ];
-  const squash = await flattenInto(flattenInput(input, overlay), (tar, root, stop) => {
-    const owned = allRootTar();
-    tar.on("error", (err) => owned.destroy(err));
-    tar.pipe(owned);
-    return buildSquashfs(
-      owned,
-      { path: input.out },
-      {
-        ...toolCompression(input.compression),
-        mkfsTime: Math.floor(created.getTime() / 1000),
-        root: { ...root, uid: 0, gid: 0 },
-        logger: input.logger,
-        signal: stop,
-      },
-    );
-  });
+  const spec = specOf(input.compression);
+  const flatten = flattenInput(input, overlay);
+  const mkfsTime = Math.floor(created.getTime() / 1000);
+  const builder = input.builder ?? "auto";
+  const squash =
+    builder === "native"
+      ? await flattenToSink(flatten, async (onProgress) =>
+          allRootSink(
+            await openNativeSink(
+              { path: input.out },
+              { compression: spec, mkfsTime, logger: input.logger, onProgress },
+            ),
+          ),
+        )
+      : await flattenInto(flatten, (tar, root, stop) => {
+          const owned = allRootTar();
+          tar.on("error", (err) => owned.destroy(err));
+          tar.pipe(owned);
+          return buildSquashfs(
+            owned,
+            { path: input.out },
+            {
+              ...toolCompression(spec),
+              mkfsTime,
+              root: { ...root, uid: 0, gid: 0 },
+              tool: builder,
+              logger: input.logger,
+              signal: stop,
+            },
+          );
+        });
   input.signal?.throwIfAborted();
   return { squashfsBytes: squash.size, tool: squash.tool };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { gzipSync } from "node:zlib";
 import { tarLayer } from "../image/flatten/flatten.testing.js";
 import { silentLogger } from "../util/log.js";
+import { assembleEnrootSquashfs } from "./assemble-enroot.js";
 import { assembleSif, type AssembleInput } from "./assemble.js";
 
 const GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -112,5 +113,58 @@ describe("assembleSif", () => {
     assert.deepEqual(toolsWriting(dir), []);
     const head = existsSync(out) ? (await readFile(out)).subarray(32, 41).toString("latin1") : "";
     assert.notEqual(head, "SIF_MAGIC", "no SIF header is written after an abort");
+  });
+
+  it("native: stops reading the layers, closes the image file and rejects with the abort reason", async () => {
+    const out = join(dir, "aborted-native.sif");
+    const abort = new AbortController();
+    const reason = new Error("interrupted for the test");
+    setTimeout(() => abort.abort(reason), 400);
+    await assert.rejects(
+      assembleSif({
+        ...input,
+        builder: "native",
+        layers: [{ digest: "sha256:" + "b".repeat(64), mediaType: GZIP_LAYER, path: large }],
+        out,
+        signal: abort.signal,
+      }),
+      (err) => err === reason,
+    );
+    const open = readdirSync("/proc/self/fd").map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return "";
+      }
+    });
+    assert.ok(!open.includes(out), "the image file is closed");
+    const head = existsSync(out) ? (await readFile(out)).subarray(32, 41).toString("latin1") : "";
+    assert.notEqual(head, "SIF_MAGIC", "no SIF header is written after an abort");
+  });
+
+  it("--format squashfs: the native writer gives tar2sqfs's all-root image", async (t) => {
+    if (spawnSync("tar2sqfs", ["--version"]).error !== undefined) return t.skip("tar2sqfs is not installed");
+    const owned = join(dir, "owned.tar.gz");
+    await writeFile(
+      owned,
+      gzipSync(
+        await tarLayer([
+          { name: "home/", mode: 0o755, uid: 1000, gid: 1000 },
+          { name: "home/user.txt", body: "mine\n", uid: 1000, gid: 1000 },
+          { name: "home/user-link", type: "link", linkname: "home/user.txt", uid: 1000, gid: 1000 },
+        ]),
+      ),
+    );
+    const layers = [{ digest: "sha256:" + "c".repeat(64), mediaType: GZIP_LAYER, path: owned }];
+    const native = join(dir, "native.sqsh");
+    const reference = join(dir, "tar2sqfs.sqsh");
+    const built = await assembleEnrootSquashfs({ ...input, layers, out: native, builder: "native" });
+    assert.equal(built.tool, "native");
+    await assembleEnrootSquashfs({ ...input, layers, out: reference, builder: "tar2sqfs" });
+    const diff = spawnSync("sqfsdiff", ["--timestamps", "-a", reference, "-b", native], { encoding: "utf8" });
+    assert.equal(diff.status, 0, diff.stdout + diff.stderr);
+    const listing = spawnSync("unsquashfs", ["-lln", native], { encoding: "utf8" }).stdout;
+    assert.match(listing, /-rw-r--r-- 0\/0 .* squashfs-root\/home\/user\.txt/);
+    assert.doesNotMatch(listing, / 1000\/1000 /);
   });
 });

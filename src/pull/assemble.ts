@@ -1,6 +1,7 @@
 /**
- * Build stage: layers (from the cache) + Singularity metadata → one flattened tar stream →
- * squashfs written straight into the SIF's partition slot → SIF header and descriptors.
+ * Build stage: layers (from the cache) + Singularity metadata → the flattened entries → squashfs
+ * written straight into the SIF's partition slot → SIF header and descriptors. The native writer
+ * takes the entries directly; an external tool (tar2sqfs, sqfstar) reads them as a tar stream.
  * No root filesystem is ever written to disk.
  *
  * @example
@@ -10,7 +11,7 @@
  */
 import { buildSquashfs, type SquashfsOptions } from "../image/squashfs/builder.js";
 import type { ChosenBuilder } from "../image/squashfs/choose-builder.js";
-import { buildNative } from "../image/squashfs/native.js";
+import { openNativeSink } from "../image/squashfs/native.js";
 import type { Compression } from "../image/squashfs/args.js";
 import type { CompressionSpec } from "../image/squashfs/compression.js";
 import { createSif, sifPartitionOffset } from "../image/sif/writer.js";
@@ -21,7 +22,12 @@ import type { OverlayEntry } from "../image/flatten/types.js";
 import type { ImageConfig, Platform } from "../oci/types.js";
 import type { Logger } from "../util/log.js";
 import { VERSION } from "../version.js";
-import { flattenInto, type FlattenIntoInput, type StoredLayer } from "../image/flatten-stream.js";
+import {
+  flattenInto,
+  flattenToSink,
+  type FlattenIntoInput,
+  type StoredLayer,
+} from "../image/flatten-stream.js";
 
 export interface AssembleInput {
   layers: StoredLayer[];
@@ -122,18 +128,21 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
   const output = { path: input.out, offset: sifPartitionOffset(meta) };
   const mkfsTime = Math.floor(created.getTime() / 1000);
   const builder = input.builder ?? "auto";
-  const squash = await flattenInto(flatten, (tar, root, stop) =>
+  const squash =
     builder === "native"
-      ? buildNative(tar, output, { compression: spec, mkfsTime, root, logger: input.logger, signal: stop })
-      : buildSquashfs(tar, output, {
-          ...toolCompression(spec),
-          mkfsTime,
-          root,
-          tool: builder,
-          logger: input.logger,
-          signal: stop, // also aborted when the user's signal is
-        }),
-  );
+      ? await flattenToSink(flatten, (onProgress) =>
+          openNativeSink(output, { compression: spec, mkfsTime, logger: input.logger, onProgress }),
+        )
+      : await flattenInto(flatten, (tar, root, stop) =>
+          buildSquashfs(tar, output, {
+            ...toolCompression(spec),
+            mkfsTime,
+            root,
+            tool: builder,
+            logger: input.logger,
+            signal: stop, // also aborted when the user's signal is
+          }),
+        );
   input.signal?.throwIfAborted();
   await createSif(input.out, {
     definition: meta.definition,
@@ -146,6 +155,7 @@ export async function assembleSif(input: AssembleInput): Promise<AssembleResult>
   return { squashfsBytes: squash.size, tool: squash.tool };
 }
 
-function specOf(compression: Compression | CompressionSpec): CompressionSpec {
+/** A `--compression` value as a spec: a bare algorithm means its default level. */
+export function specOf(compression: Compression | CompressionSpec): CompressionSpec {
   return typeof compression === "string" ? { algorithm: compression } : compression;
 }

@@ -18,6 +18,9 @@
  * ```
  */
 import { Transform, type TransformCallback } from "node:stream";
+import type { ClosingSink } from "../flatten-stream.js";
+import type { TarEntry } from "../flatten/tar-header.js";
+import type { RootAttributes } from "../flatten/types.js";
 
 const BLOCK = 512;
 
@@ -127,4 +130,42 @@ function readOctal(block: Buffer, offset: number, length: number): number {
     .replace(/[\0 ]+$/g, "")
     .trim();
   return text === "" ? 0 : parseInt(text, 8);
+}
+
+/**
+ * The same for the flattener's entries on their way to the native writer (no tar in between):
+ * every entry, hardlinks included, and the root directory are given uid 0 / gid 0 / names `root`;
+ * everything else passes.
+ *
+ * @example
+ * ```ts
+ * await flattenToSink(input, async (onProgress) =>
+ *   allRootSink(await openNativeSink({ path }, { compression, onProgress })));
+ * ```
+ */
+export function allRootSink<T>(sink: ClosingSink<T>): ClosingSink<T> {
+  const root = (meta: TarEntry): TarEntry => ({ ...meta, uid: 0, gid: 0, uname: "root", gname: "root" });
+  return {
+    get entries() {
+      return sink.entries;
+    },
+    get hardlinks() {
+      return sink.hardlinks;
+    },
+    get bytes() {
+      return sink.bytes;
+    },
+    get failure() {
+      return sink.failure;
+    },
+    entry: (meta, path, stored) => sink.entry(root(meta), path, stored),
+    body: (chunk) => sink.body(chunk),
+    endBody: (size) => sink.endBody(size),
+    links: (meta, paths) => sink.links(root(meta), paths),
+    drain: () => sink.drain(),
+    finish: (end) => sink.finish(end),
+    close: (failure) => sink.close(failure),
+    ...(sink.storeBody ? { storeBody: (size: number) => sink.storeBody!(size) } : {}),
+    ...(sink.start ? { start: (attrs: RootAttributes) => sink.start!({ ...attrs, uid: 0, gid: 0 }) } : {}),
+  };
 }

@@ -14,7 +14,9 @@
  *    is abandoned as soon as its last needed body is written). Hardlinks follow their target.
  *    This pass is bounded again (the blob could change between reads) but not hashed: it stops
  *    early, and an entry that differs from the first pass's is refused.
- * Nothing is written to `out` before every layer passed its first-pass checks.
+ * Nothing is written to `out` before every layer passed its first-pass checks, except with a sink
+ * that stores bodies early (sink.ts `storeBody`, the native writer): pass 1 then also hands it
+ * every file body as it streams, one layer at a time, and pass 2 reads no layer at all.
  *
  * Why not oci-tools' single top-down pass: reading upper layers first cannot know that a path's
  * parent is a symlink planted by a *lower* layer (`x → /etc` in layer 1, `x/passwd` in layer 2),
@@ -41,8 +43,8 @@ import { silentLogger } from "../../util/log.js";
 import { applyOverlay } from "./overlay.js";
 import { makePlan, type EmitPlan, type PlannedInode } from "./plan.js";
 import { describeLayer, LayerCheck, type LayerPosition } from "./layer-check.js";
-import { Budget, layerError, readLayer, scanLayer } from "./scan.js";
-import { TarSink } from "./sink.js";
+import { Budget, layerError, readLayer, scanLayer, type BodyStore, type ScannedLayer } from "./scan.js";
+import { TarSink, type EntrySink } from "./sink.js";
 import { displayName, type TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 import { FlatTree, TreeError } from "./tree.js";
@@ -50,17 +52,25 @@ import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttri
 
 export type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
 
+/**
+ * `out` is a tar stream's Writable, or an entry sink (sink.ts `EntrySink`; one that can store
+ * bodies early makes this a single pass over the layers).
+ */
 export async function flattenLayers(
   layers: readonly LayerSource[],
   overlay: readonly OverlayEntry[],
-  out: Writable,
+  out: Writable | EntrySink,
   options: FlattenOptions = {},
 ): Promise<FlattenStats> {
   const started = process.hrtime.bigint();
   const logger = options.logger ?? silentLogger;
   const budget = new Budget(options);
   const tree = new FlatTree();
-  await buildTree(tree, layers, budget, options.scanConcurrency ?? 2, logger.warning.bind(logger));
+  const given = "entry" in out ? out : null;
+  const store = given?.storeBody ? (given as BodyStore) : undefined;
+  // Stored bodies must arrive in layer order (the image layout follows it): one layer at a time.
+  const concurrency = store ? 1 : (options.scanConcurrency ?? 2);
+  const stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
   try {
     applyOverlay(tree, overlay, layers.length);
   } catch (err) {
@@ -70,13 +80,23 @@ export async function flattenLayers(
   const plan = makePlan(tree);
   const root = rootAttributes(tree);
   options.onScanned?.(root);
-  const sink = new TarSink(out, options.onProgress);
+  const sink: EntrySink = given ?? new TarSink(out as Writable, options.onProgress);
+  sink.start?.(root);
   await emitEager(plan, sink);
   let skipped = 0;
+  let storedUsed = 0;
   for (let i = 0; i < layers.length; i++) {
     const bodies = plan.bodies.get(i);
-    if (bodies === undefined) skipped++;
+    if (stored !== null) storedUsed += await emitStoredBodies(bodies, stored.numbers[i]!, sink);
+    else if (bodies === undefined) skipped++;
     else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, bodies, sink, budget);
+  }
+  const storedUnused = stored === null ? 0 : stored.bytes - storedUsed;
+  if (stored !== null) {
+    skipped = layers.length;
+    logger.debug(
+      `one pass over the layers: ${storedUnused} bytes of content stored that later layers removed`,
+    );
   }
   await sink.finish(options.end ?? true);
   return {
@@ -87,6 +107,7 @@ export async function flattenLayers(
     bytesRead: budget.bytesRead,
     bytesWritten: sink.bytes,
     layersSkipped: skipped,
+    storedUnusedBytes: storedUnused,
     root,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
@@ -97,30 +118,42 @@ function rootAttributes(tree: FlatTree): RootAttributes {
   return { mode, uid, gid, mtime };
 }
 
-/** Pass 1: scans layers (a few at a time) and applies them to the tree in order. */
+/**
+ * Pass 1: scans layers (a few at a time) and applies them to the tree in order. With `store`,
+ * returns per layer the stored body number of each entry (scan.ts `ScannedLayer.stored`).
+ */
 async function buildTree(
   tree: FlatTree,
   layers: readonly LayerSource[],
   budget: Budget,
   concurrency: number,
   warn: (message: string) => void,
-): Promise<void> {
-  const scans: Promise<TarEntry[]>[] = [];
+  store: BodyStore | undefined,
+): Promise<{ numbers: number[][]; bytes: number } | null> {
+  const scans: Promise<ScannedLayer>[] = [];
+  const stored = { numbers: [] as number[][], bytes: 0 };
   const startScan = (i: number): void => {
     if (i >= layers.length) return;
-    scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length });
+    scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length }, store);
     // A later layer may fail while an earlier one is still awaited: that rejection must not be
     // "unhandled" (Node would end the process); it is rethrown when its turn comes, if it does.
     scans[i]!.catch(() => {});
   };
   for (let i = 0; i < Math.max(1, concurrency); i++) startScan(i);
   for (let i = 0; i < layers.length; i++) {
-    const entries = await scans[i]!;
+    const scanned = await scans[i]!;
     startScan(i + Math.max(1, concurrency));
     const name = describeLayer(layers[i]!, { index: i, count: layers.length });
     tree.onWarning = (message) => warn(`${name}: ${message}`);
-    applyLayer(tree, i, entries, name);
+    applyLayer(tree, i, scanned.entries, name);
+    if (scanned.stored !== null) {
+      stored.numbers.push(scanned.stored);
+      scanned.stored.forEach((number, index) => {
+        if (number >= 0) stored.bytes += scanned.entries[index]!.size;
+      });
+    }
   }
+  return store ? stored : null;
 }
 
 function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: string): void {
@@ -135,7 +168,7 @@ function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: st
 }
 
 /** Writes everything whose content is known without reading a layer. */
-async function emitEager(plan: EmitPlan, sink: TarSink): Promise<void> {
+async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
   for (const dir of plan.dirs) {
     sink.entry(dir.meta, dir.path);
     await sink.drain();
@@ -152,12 +185,35 @@ async function emitEager(plan: EmitPlan, sink: TarSink): Promise<void> {
   }
 }
 
+/**
+ * The one-pass form of `emitLayerBodies`: the layer's surviving bodies were stored in pass 1, so
+ * their entries only name them. Returns the bytes of content used.
+ */
+async function emitStoredBodies(
+  bodies: Map<number, PlannedInode> | undefined,
+  stored: readonly number[],
+  sink: EntrySink,
+): Promise<number> {
+  let used = 0;
+  const order = bodies === undefined ? [] : [...bodies.keys()].sort((a, b) => a - b);
+  for (const index of order) {
+    const planned = bodies!.get(index)!;
+    const number = stored[index]!;
+    if (number < 0) throw new Error(`no stored body for entry ${index}`);
+    sink.entry(planned.inode.entry, planned.paths[0]!, number);
+    sink.links(planned.inode.entry, planned.paths);
+    used += planned.inode.entry.size;
+    await sink.drain();
+  }
+  return used;
+}
+
 /** Pass 2 for one layer: streams the surviving bodies it owns, then stops reading. */
 async function emitLayerBodies(
   layer: LayerSource,
   position: LayerPosition,
   bodies: Map<number, PlannedInode>,
-  sink: TarSink,
+  sink: EntrySink,
   budget: Budget,
 ): Promise<void> {
   let remaining = bodies.size;

@@ -26,6 +26,7 @@ import {
 } from "./layer-check.js";
 import { displayName, type TarEntry } from "./tar-header.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
+import type { EntrySink } from "./sink.js";
 import { TreeError } from "./tree.js";
 import type { FlattenOptions, LayerSource } from "./types.js";
 
@@ -80,13 +81,27 @@ export class Budget {
   }
 }
 
-/** Reads every header of a layer (and verifies its diff_id); returns the entries in archive order. */
+/** Where the first pass puts file bodies when the output keeps them early (sink.ts `storeBody`). */
+export type BodyStore = Required<Pick<EntrySink, "storeBody" | "body" | "endBody" | "drain">>;
+
+/** A layer's entries in archive order, and for each the number its stored body got (or -1). */
+export interface ScannedLayer {
+  entries: TarEntry[];
+  stored: number[] | null;
+}
+
+/**
+ * Reads every header of a layer (and verifies its diff_id); returns the entries in archive order.
+ * With `store`, every file body is given to it as it is read (see sink.ts `storeBody`).
+ */
 export async function scanLayer(
   layer: LayerSource,
   budget: Budget,
   position: LayerPosition,
-): Promise<TarEntry[]> {
+  store?: BodyStore,
+): Promise<ScannedLayer> {
   const entries: TarEntry[] = [];
+  const stored: number[] | null = store ? [] : null;
   const check = new LayerCheck(layer, position, budget.inflateLimit, true);
   let declared = 0;
   const reader = new TarReader(
@@ -97,8 +112,12 @@ export async function scanLayer(
         check.checkDeclared(declared);
         dropHostXattrs(entry);
         entries.push(entry);
-        return false;
+        if (store === undefined || stored === null) return false;
+        const storing = entry.type === "file" && entry.size > 0;
+        stored.push(storing ? store.storeBody(entry.size) : -1);
+        return storing;
       },
+      ...(store ? { onData: (chunk: Buffer) => store.body(chunk), onEntryEnd: () => store.endBody(0) } : {}),
     },
     { maxPaxHeaderBytes: budget.maxPaxHeaderBytes },
   );
@@ -107,12 +126,13 @@ export async function scanLayer(
       check.update(chunk as Buffer);
       budget.countScanned((chunk as Buffer).length);
       reader.push(chunk as Buffer);
+      if (store) await store.drain();
       if (reader.done && !check.hashing) break;
     }
     reader.end();
     check.verify();
   });
-  return entries;
+  return { entries, stored };
 }
 
 /** Opens a layer, runs `body` over it, and maps any failure to an error naming the layer. */

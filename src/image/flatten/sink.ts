@@ -20,6 +20,7 @@
 import type { Writable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
 import type { TarEntry } from "./tar-header.js";
+import type { RootAttributes } from "./types.js";
 import { END_OF_ARCHIVE, encodeHeader, padding } from "./tar-writer.js";
 
 export class OutputError extends SregistryError {
@@ -30,7 +31,38 @@ export class OutputError extends SregistryError {
   }
 }
 
-export class TarSink {
+/**
+ * Where the flattener's entries go, in emission order: `entry(meta, path)` per path (parents
+ * first), `body(chunk)`… `endBody(size)` for a file's content right after its entry, `links(meta,
+ * paths)` for an inode's other paths right after its first, `drain()` between input chunks (it
+ * throws if the output failed), `finish(end)` once at the end. `TarSink` serialises them into a tar
+ * stream (for external tools); the native squashfs writer takes them directly (no tar round trip).
+ */
+export interface EntrySink {
+  /** Entries written so far, hardlinks included. */
+  readonly entries: number;
+  readonly hardlinks: number;
+  /** Bytes produced so far (for progress). */
+  readonly bytes: number;
+  /** `stored`: the number `storeBody` gave this file's content (no `body()` follows then). */
+  entry(meta: TarEntry, path: string, stored?: number): void;
+  body(chunk: Buffer): void;
+  endBody(size: number): void;
+  links(meta: TarEntry, paths: readonly string[]): void;
+  drain(): Promise<void>;
+  finish(end: boolean): Promise<void>;
+  /**
+   * Present when the sink can keep file contents before it knows where they go: the flattener
+   * then gives every file body as it reads it in the first pass (`storeBody(size)`, `body()`…,
+   * `endBody(size)`, layers in order) and never reads a layer twice. Contents that a later layer
+   * deletes or replaces are stored all the same (the space they take is the price).
+   */
+  storeBody?(size: number): number;
+  /** Called once with the root's attributes after the first pass, before any `entry()`. */
+  start?(root: RootAttributes): void;
+}
+
+export class TarSink implements EntrySink {
   bytes = 0;
   entries = 0;
   hardlinks = 0;

@@ -18,7 +18,7 @@ import type { InflateLimit } from "./layer-check.js";
 export interface LayerSource {
   digest: string;
   mediaType: string;
-  /** Opens the layer as a decompressed tar stream; called twice (two passes). */
+  /** Opens the layer as a decompressed tar stream; called once or twice (flatten.ts's passes). */
   open(): Readable;
   /**
    * The image config's `rootfs.diff_ids` entry: sha256 of the decompressed tar, verified during the
@@ -94,8 +94,13 @@ export interface FlattenStats {
   bytesRead: number;
   /** Tar bytes written to the output. */
   bytesWritten: number;
-  /** Layers the second pass did not need to read at all. */
+  /** Layers the second pass did not need to read at all (all of them when bodies were stored early). */
   layersSkipped: number;
+  /**
+   * Bytes of file content stored in the first pass (by a sink that stores bodies early) that no
+   * path of the final tree uses: a later layer removed or replaced them.
+   */
+  storedUnusedBytes: number;
   root: RootAttributes;
   seconds: number;
 }

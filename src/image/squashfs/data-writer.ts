@@ -25,6 +25,7 @@
  * await data.finish();      // data.files.start.array[file] … are now final
  * ```
  */
+import * as crypto from "node:crypto";
 import { createHash, type Hash } from "node:crypto";
 import { SregistryError } from "../../util/errors.js";
 import type { BlockCompressor } from "./compressor.js";
@@ -66,7 +67,8 @@ interface OpenFile {
   received: number;
   block: Buffer;
   fill: number;
-  hash: Hash;
+  /** Made at the first full block: a file that is only a tail is hashed in one call at its end. */
+  hash: Hash | null;
   blocks: number;
   sparse: number;
 }
@@ -82,6 +84,8 @@ export class DataWriter {
   duplicates = 0;
   private readonly zero: Buffer;
   private readonly scratch: Buffer;
+  /** Kind byte, tail and size of a tail-only file, hashed at once (most files are one). */
+  private readonly small: Buffer;
   /** Digests of stored files; dropped by `finish()` (the rest of the build does not need them). */
   private seen: ContentIndex | null = new ContentIndex();
   private fragment: Buffer;
@@ -103,6 +107,7 @@ export class DataWriter {
   ) {
     this.zero = Buffer.alloc(blockSize);
     this.scratch = Buffer.allocUnsafe(blockSize);
+    this.small = Buffer.allocUnsafe(blockSize + 32);
     this.fragment = Buffer.allocUnsafe(blockSize);
   }
 
@@ -125,7 +130,7 @@ export class DataWriter {
       received: 0,
       block: this.blockFor(size),
       fill: 0,
-      hash: createHash("sha256"),
+      hash: null,
       blocks: 0,
       sparse: 0,
     };
@@ -202,6 +207,7 @@ export class DataWriter {
 
   private queueBlock(open: OpenFile, block: Buffer): void {
     open.blocks++;
+    open.hash ??= createHash("sha256");
     if (block.equals(this.zero)) {
       open.hash.update(KIND_HOLE);
       open.sparse += block.length;
@@ -216,14 +222,9 @@ export class DataWriter {
   private endFile(open: OpenFile): void {
     this.open = null;
     const tail = open.size % this.blockSize === 0 ? null : open.block.subarray(0, open.fill);
-    if (tail !== null) {
-      open.hash.update(KIND_TAIL);
-      open.hash.update(tail);
-    }
     const t = this.files;
     if (open.sparse > 0) t.sparse.set(open.file, open.sparse);
-    open.hash.update(String(open.size));
-    const original = this.seen!.findOrAdd(open.hash.digest(), open.file);
+    const original = this.seen!.findOrAdd(this.digest(open, tail), open.file);
     if (original >= 0) {
       this.duplicates++;
       t.fragment.array[open.file] = t.fragment.array[original]!;
@@ -232,6 +233,24 @@ export class DataWriter {
       this.addTail(open.file, tail);
     }
     this.enqueue({ kind: "end", file: open.file, original });
+  }
+
+  /** The same bytes hashed either way: blocks (kind, data), the tail (kind, data), the size. */
+  private digest(open: OpenFile, tail: Buffer | null): Buffer {
+    if (open.hash === null) {
+      // No full block (tail is then set): one hash call instead of a Hash object per small file.
+      const small = this.small;
+      small[0] = KIND_TAIL[0]!;
+      tail!.copy(small, 1);
+      const end = 1 + tail!.length + small.write(String(open.size), 1 + tail!.length, "latin1");
+      return oneShotSha256(small.subarray(0, end));
+    }
+    if (tail !== null) {
+      open.hash.update(KIND_TAIL);
+      open.hash.update(tail);
+    }
+    open.hash.update(String(open.size));
+    return open.hash.digest();
   }
 
   private addTail(file: number, tail: Buffer): void {
@@ -315,3 +334,9 @@ export class DataWriter {
     this.files.firstBlock.array[file] = this.files.blockSizes.length;
   }
 }
+
+/** `crypto.hash` (Node ≥ 20.12) skips making a Hash object; older Node 20 releases lack it. */
+const oneShotSha256: (data: Buffer) => Buffer =
+  typeof crypto.hash === "function"
+    ? (data) => crypto.hash("sha256", data, "buffer")
+    : (data) => createHash("sha256").update(data).digest();

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { flattenLayers } from "../flatten/flatten.js";
 import { memoryLayer, tarLayer } from "../flatten/flatten.testing.js";
 import { writeTarStream } from "./from-tar.js";
+import { openNativeSink } from "./native.js";
 import { runTool } from "./writer.testing.js";
 import { SquashfsWriter } from "./writer.js";
 
@@ -69,5 +70,56 @@ describe("layers → flattener → native writer", () => {
     assert.match(listing, /-rwxr-xr-x 1000\/1000 +20 .* squashfs-root\/usr\/bin\/tool-link/);
     const links = runTool("sh", ["-c", `sqfs2tar ${ours} | tar tvf -`]);
     assert.match(links, /usr\/bin\/tool(-link)? link to usr\/bin\/tool(-link)?/);
+  });
+
+  it("reads each layer once when fed directly, storing content later layers delete, and gives tar2sqfs's image", async () => {
+    const lower = await tarLayer([
+      { name: "etc/", type: "directory" },
+      { name: "etc/passwd", body: "root:x:0:0::/root:/bin/sh\n" },
+      { name: "etc/gone", body: "g".repeat(200_000) },
+      { name: "etc/replaced", body: "old" },
+      { name: "bin/", type: "directory" },
+      { name: "bin/tool", body: "#!/bin/sh\necho tool\n", mode: 0o755, uid: 1000, gid: 1000 },
+    ]);
+    const upper = await tarLayer([
+      { name: "etc/.wh.gone", body: "" },
+      { name: "etc/replaced", body: "new content" },
+      { name: "bin/tool-link", type: "link", linkname: "bin/tool" },
+      { name: "opt/data", body: "x".repeat(300_000) },
+    ]);
+    let opens = 0;
+    const counted = (data: Buffer) => {
+      const layer = memoryLayer(data);
+      const open = layer.open.bind(layer);
+      return { ...layer, open: () => (opens++, open()) };
+    };
+    const overlay = [
+      { path: "etc/hostname", type: "file" as const, mode: 0o644, content: Buffer.from("box\n") },
+    ].map((o) => ({ ...o, mtime: new Date(0), uid: 0, gid: 0, policy: "replace" as const }));
+    const ours = join(work, "one-pass.sqfs");
+    const sink = await openNativeSink({ path: ours }, { compression: { algorithm: "gzip" } });
+    const stats = await flattenLayers([counted(lower), counted(upper)], overlay, sink);
+    await sink.close();
+    assert.equal(opens, 2, "each layer is read once");
+    assert.equal(stats.storedUnusedBytes, 200_000 + 3);
+
+    const tarPath = join(work, "one-pass.tar");
+    const reference = join(work, "one-pass-tar2sqfs.sqfs");
+    const tar = new PassThrough();
+    const collected: Buffer[] = [];
+    tar.on("data", (chunk: Buffer) => collected.push(chunk));
+    await flattenLayers([memoryLayer(lower), memoryLayer(upper)], overlay, tar);
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(tarPath, Buffer.concat(collected));
+    runTool("sh", ["-c", `tar2sqfs --quiet --force --no-skip --defaults mtime=0 ${reference} < ${tarPath}`]);
+    runTool("sqfsdiff", ["--timestamps", "--old", reference, "--new", ours]);
+
+    // Same input, same image.
+    const again = join(work, "one-pass-again.sqfs");
+    const second = await openNativeSink({ path: again }, { compression: { algorithm: "gzip" } });
+    await flattenLayers([memoryLayer(lower), memoryLayer(upper)], overlay, second);
+    await second.close();
+    const { readFile } = await import("node:fs/promises");
+    assert.deepEqual(await readFile(again), await readFile(ours));
   });
 });

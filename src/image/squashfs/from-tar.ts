@@ -16,9 +16,12 @@ import type { Readable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
 import { displayName, type TarEntry } from "../flatten/tar-header.js";
 import { TarReader } from "../flatten/tar-reader.js";
-import type { SquashfsWriter } from "./writer.js";
+import type { EntrySink } from "../flatten/sink.js";
 
-export async function writeTarStream(tar: Readable, writer: SquashfsWriter): Promise<void> {
+/** What the tar's entries are given to: the writer itself, or a sink around it. */
+export type EntryTarget = Pick<EntrySink, "entry" | "body" | "endBody" | "links" | "drain">;
+
+export async function writeTarStream(tar: Readable, writer: EntryTarget): Promise<void> {
   let group: { entry: TarEntry; paths: string[] } | null = null;
   const flushLinks = (): void => {
     if (group !== null && group.paths.length > 1) writer.links(group.entry, group.paths);

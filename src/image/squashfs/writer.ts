@@ -103,7 +103,9 @@ export class SquashfsWriter {
   /** The compressor options metadata block after the superblock (empty: none). */
   private readonly compressorOptions: Buffer;
   private readonly data: DataWriter;
-  private readonly tree: ImageTree;
+  /** Made at the first entry, so the root's attributes may be given late (`setRoot`). */
+  private treeRows: ImageTree | null = null;
+  private root: RootAttributes;
   private readonly ids = new IdTable();
   private readonly xattrs: XattrTable;
   private readonly blockSize: number;
@@ -127,12 +129,38 @@ export class SquashfsWriter {
     this.data = new DataWriter(this.output, this.compressor, blockSize, inFlight);
     this.compressorOptions = compressorOptionsBlock(this.compressor.options());
     this.data.position += this.compressorOptions.length; // before any block is placed
-    this.tree = new ImageTree(options.root ?? DEFAULT_ROOT, this.ids);
+    this.root = options.root ?? DEFAULT_ROOT;
     this.xattrs = new XattrTable(this.compressor, options.onWarning);
   }
 
-  /** Adds `path` (relative, parents before children) with the metadata of `meta`. */
-  entry(meta: WriterEntry, path: string): void {
+  private get tree(): ImageTree {
+    return (this.treeRows ??= new ImageTree(this.root, this.ids));
+  }
+
+  /** Sets the root directory's attributes (instead of the `root` option); only before any entry. */
+  setRoot(root: RootAttributes): void {
+    if (this.treeRows !== null) throw new Error("setRoot() after the first entry");
+    this.root = root;
+  }
+
+  /**
+   * Stores a file's content ahead of its entry (`size` > 0 bytes, given by `body()` as usual) and
+   * returns its number, which `entry(meta, path, stored)` later gives to a file of that size. A
+   * stored content that no entry uses still takes its space in the image.
+   */
+  storeBody(size: number): number {
+    if (this.data.writing)
+      throw new SregistryError("a file body ended early before the next one", { code: "SQUASHFS_FAILED" });
+    if (!(size > 0)) throw new Error("storeBody() needs a size > 0");
+    this.last = null;
+    return this.data.beginFile(size);
+  }
+
+  /**
+   * Adds `path` (relative, parents before children) with the metadata of `meta`. For a file,
+   * `stored` is the number `storeBody` gave its content; without it the content follows by `body()`.
+   */
+  entry(meta: WriterEntry, path: string, stored?: number): void {
     if (this.data.writing)
       throw new SregistryError(`a file body ended early before "${displayName(path)}"`, {
         code: "SQUASHFS_FAILED",
@@ -162,7 +190,7 @@ export class SquashfsWriter {
     switch (kind) {
       case Kind.File:
         tree.size.array[inode] = meta.size;
-        tree.data.array[inode] = meta.size > 0 ? this.data.beginFile(meta.size) : -1;
+        tree.data.array[inode] = meta.size === 0 ? -1 : (stored ?? this.data.beginFile(meta.size));
         break;
       case Kind.Symlink:
         tree.data.array[inode] = tree.pool.add(meta.linkname);
