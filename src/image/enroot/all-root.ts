@@ -166,6 +166,7 @@ export function allRootSink<T>(sink: ClosingSink<T>): ClosingSink<T> {
     finish: (end) => sink.finish(end),
     close: (failure) => sink.close(failure),
     ...(sink.storeBody ? { storeBody: (size: number) => sink.storeBody!(size) } : {}),
+    ...(sink.restart ? { restart: () => sink.restart!() } : {}),
     ...(sink.start ? { start: (attrs: RootAttributes) => sink.start!({ ...attrs, uid: 0, gid: 0 }) } : {}),
   };
 }

@@ -16,7 +16,10 @@
  *    early, and an entry that differs from the first pass's is refused.
  * Nothing is written to `out` before every layer passed its first-pass checks, except with a sink
  * that stores bodies early (sink.ts `storeBody`, the native writer): pass 1 then also hands it
- * every file body as it streams, one layer at a time, and pass 2 reads no layer at all.
+ * every file body as it streams, one layer at a time, and pass 2 reads no layer at all. If the
+ * plan leaves more stored content unused than `storedUnusedLimit` allows (later layers deleted or
+ * replaced it), the sink is restarted (`restart()`) and the build goes on in two passes, so the
+ * image carries no big dead content and is the one a two-pass build gives.
  *
  * Why not oci-tools' single top-down pass: reading upper layers first cannot know that a path's
  * parent is a symlink planted by a *lower* layer (`x → /etc` in layer 1, `x/passwd` in layer 2),
@@ -52,6 +55,28 @@ import type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttri
 
 export type { FlattenOptions, FlattenStats, LayerSource, OverlayEntry, RootAttributes } from "./types.js";
 
+/** Floor of `storedUnusedLimit`: 64 MiB. */
+export const STORED_UNUSED_FLOOR = 64 * 1024 * 1024;
+
+/**
+ * How much stored content a single-pass build may leave unused (a later layer deleted or
+ * replaced it) before it restarts in two passes: more than max(64 MiB, 1/16 of the stored
+ * bytes) restarts. Why: a restart re-reads (inflates) every layer that owns a surviving file,
+ * about doubling the build; dead content costs image size in every copy of the SIF. Under the
+ * bound the image is at most 1/16 (6 %) larger than needed, or 64 MiB — the package caches and
+ * temporary files that `RUN` steps commonly remove; over it (a large download or build tree
+ * removed by a later layer) the dead weight is what users flatten to get rid of, and is worth
+ * the second read. It depends only on the layers, so the same input always gives the same image.
+ *
+ * @example
+ * ```ts
+ * storedUnusedLimit(16 * 2 ** 30); // 1 GiB
+ * ```
+ */
+export function storedUnusedLimit(storedBytes: number): number {
+  return Math.max(STORED_UNUSED_FLOOR, Math.floor(storedBytes / 16));
+}
+
 /**
  * `out` is a tar stream's Writable, or an entry sink (sink.ts `EntrySink`; one that can store
  * bodies early makes this a single pass over the layers).
@@ -70,7 +95,7 @@ export async function flattenLayers(
   const store = given?.storeBody ? (given as BodyStore) : undefined;
   // Stored bodies must arrive in layer order (the image layout follows it): one layer at a time.
   const concurrency = store ? 1 : (options.scanConcurrency ?? 2);
-  const stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
+  let stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
   try {
     applyOverlay(tree, overlay, layers.length);
   } catch (err) {
@@ -79,19 +104,31 @@ export async function flattenLayers(
   }
   const plan = makePlan(tree);
   const root = rootAttributes(tree);
+  let storedUnused = stored === null ? 0 : stored.bytes - storedBytesUsed(plan);
+  let restarted = false;
+  if (stored !== null && given?.restart) {
+    const limit = (options.storedUnusedLimit ?? storedUnusedLimit)(stored.bytes);
+    if (storedUnused > limit) {
+      logger.debug(
+        `one pass over the layers stored ${storedUnused} of ${stored.bytes} content bytes that later layers removed (limit ${limit}): restarting the image in two passes`,
+      );
+      await given.restart();
+      stored = null;
+      storedUnused = 0;
+      restarted = true;
+    }
+  }
   options.onScanned?.(root);
   const sink: EntrySink = given ?? new TarSink(out as Writable, options.onProgress);
   sink.start?.(root);
   await emitEager(plan, sink);
   let skipped = 0;
-  let storedUsed = 0;
   for (let i = 0; i < layers.length; i++) {
     const bodies = plan.bodies.get(i);
-    if (stored !== null) storedUsed += await emitStoredBodies(bodies, stored.numbers[i]!, sink);
+    if (stored !== null) await emitStoredBodies(bodies, stored.numbers[i]!, sink);
     else if (bodies === undefined) skipped++;
     else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, bodies, sink, budget);
   }
-  const storedUnused = stored === null ? 0 : stored.bytes - storedUsed;
   if (stored !== null) {
     skipped = layers.length;
     logger.debug(
@@ -108,6 +145,7 @@ export async function flattenLayers(
     bytesWritten: sink.bytes,
     layersSkipped: skipped,
     storedUnusedBytes: storedUnused,
+    restarted,
     root,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
@@ -185,16 +223,24 @@ async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
   }
 }
 
+/** Content bytes of the files the plan writes from the layers (each inode once). */
+function storedBytesUsed(plan: EmitPlan): number {
+  let used = 0;
+  for (const bodies of plan.bodies.values()) {
+    for (const planned of bodies.values()) used += planned.inode.entry.size;
+  }
+  return used;
+}
+
 /**
  * The one-pass form of `emitLayerBodies`: the layer's surviving bodies were stored in pass 1, so
- * their entries only name them. Returns the bytes of content used.
+ * their entries only name them.
  */
 async function emitStoredBodies(
   bodies: Map<number, PlannedInode> | undefined,
   stored: readonly number[],
   sink: EntrySink,
-): Promise<number> {
-  let used = 0;
+): Promise<void> {
   const order = bodies === undefined ? [] : [...bodies.keys()].sort((a, b) => a - b);
   for (const index of order) {
     const planned = bodies!.get(index)!;
@@ -202,10 +248,8 @@ async function emitStoredBodies(
     if (number < 0) throw new Error(`no stored body for entry ${index}`);
     sink.entry(planned.inode.entry, planned.paths[0]!, number);
     sink.links(planned.inode.entry, planned.paths);
-    used += planned.inode.entry.size;
     await sink.drain();
   }
-  return used;
 }
 
 /** Pass 2 for one layer: streams the surviving bodies it owns, then stops reading. */

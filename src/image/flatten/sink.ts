@@ -58,6 +58,12 @@ export interface EntrySink {
    * deletes or replaces are stored all the same (the space they take is the price).
    */
   storeBody?(size: number): number;
+  /**
+   * With `storeBody`: forgets everything received so far (stored contents included) and starts
+   * the output over, as if nothing had been written. The flattener calls it after the first pass,
+   * before `start()`, when too much stored content went unused; it then reads the layers again.
+   */
+  restart?(): Promise<void>;
   /** Called once with the root's attributes after the first pass, before any `entry()`. */
   start?(root: RootAttributes): void;
 }

@@ -70,6 +70,12 @@ export interface FlattenOptions {
   onScanned?: (root: RootAttributes) => void;
   /** Called with the number of tar bytes written so far. */
   onProgress?: (bytes: number) => void;
+  /**
+   * With a sink that stores bodies early: the most stored content bytes the plan may leave unused
+   * before the build restarts in two passes, given the bytes stored (default
+   * `storedUnusedLimit`, flatten.ts).
+   */
+  storedUnusedLimit?: (storedBytes: number) => number;
   /** End `out` when done (default true). */
   end?: boolean;
   logger?: Logger;
@@ -101,6 +107,8 @@ export interface FlattenStats {
    * path of the final tree uses: a later layer removed or replaced them.
    */
   storedUnusedBytes: number;
+  /** The single pass stored too much unused content: the output was restarted in two passes. */
+  restarted: boolean;
   root: RootAttributes;
   seconds: number;
 }

@@ -49,13 +49,19 @@ export class NativeSink implements EntrySink {
   failure: unknown = undefined;
   private image: SquashfsImage | null = null;
   private closed = false;
+  /** Content bytes received before a `restart()` (progress never goes back). */
+  private discarded = 0;
+  private writer: SquashfsWriter;
 
   constructor(
-    private readonly writer: SquashfsWriter,
+    private readonly newWriter: () => SquashfsWriter,
     private readonly file: FileHandle,
+    private readonly offset: number,
     private readonly options: NativeOptions,
     private readonly started: bigint,
-  ) {}
+  ) {
+    this.writer = newWriter();
+  }
 
   entry(meta: TarEntry, path: string, stored?: number): void {
     this.writer.entry(meta, path, stored);
@@ -65,6 +71,27 @@ export class NativeSink implements EntrySink {
   /** Contents are stored as the layers are read, so the flattener reads each layer once. */
   storeBody(size: number): number {
     return this.writer.storeBody(size);
+  }
+
+  /**
+   * Starts the image over (flatten.ts restarts in two passes when too much stored content went
+   * unused): waits for the writes in flight, cuts the file back to the partition offset (the bytes
+   * before it, the SIF head's place, are kept) and takes a fresh writer, so the image is the one a
+   * build without `storeBody` gives.
+   */
+  async restart(): Promise<void> {
+    try {
+      await this.writer.drain();
+      await this.writer.abort(new Error("restarted"));
+      await this.file.truncate(this.offset);
+    } catch (err) {
+      throw this.outputError(err);
+    }
+    this.writer = this.newWriter();
+    this.discarded += this.bytes;
+    this.bytes = 0;
+    this.entries = 0;
+    this.hardlinks = 0;
   }
 
   start(root: RootAttributes): void {
@@ -87,7 +114,7 @@ export class NativeSink implements EntrySink {
   }
 
   async drain(): Promise<void> {
-    this.options.onProgress?.(this.bytes);
+    this.options.onProgress?.(this.discarded + this.bytes);
     try {
       await this.writer.drain();
     } catch (err) {
@@ -147,16 +174,18 @@ export async function openNativeSink(output: SquashfsOutput, options: NativeOpti
   options.signal?.throwIfAborted();
   // Positioned writes: no O_APPEND (Linux would ignore the position), no O_TRUNC (keep the head).
   const file = await open(output.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  const offset = output.offset ?? 0;
   try {
-    const writer = new SquashfsWriter({
-      fd: file.fd,
-      offset: output.offset ?? 0,
-      compression: compressionKey(options.compression),
-      mkfsTime: options.mkfsTime ?? 0,
-      ...(options.root ? { root: options.root } : {}),
-      onWarning: (message) => logger.warning(message),
-    });
-    return new NativeSink(writer, file, options, started);
+    const newWriter = (): SquashfsWriter =>
+      new SquashfsWriter({
+        fd: file.fd,
+        offset,
+        compression: compressionKey(options.compression),
+        mkfsTime: options.mkfsTime ?? 0,
+        ...(options.root ? { root: options.root } : {}),
+        onWarning: (message) => logger.warning(message),
+      });
+    return new NativeSink(newWriter, file, offset, options, started);
   } catch (err) {
     await file.close();
     throw err;
