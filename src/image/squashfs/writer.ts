@@ -403,8 +403,12 @@ class InodeWriter {
     return this.children.subarray(this.start[node]!, this.start[node + 1]!);
   }
 
-  private assignNumbers(root: number): void {
-    // Iterative post-order, so deep trees cannot overflow the stack.
+  /**
+   * Every directory below and including `root` with its children, children before parents
+   * (iterative, so deep trees cannot overflow the stack). Both numbering and writing walk in this
+   * order: squashfs wants a directory's entries written before the directory inode that lists them.
+   */
+  private *directoriesPostOrder(root: number): Generator<{ node: number; kids: Uint32Array }> {
     const stack: { node: number; expanded: boolean }[] = [{ node: root, expanded: false }];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
@@ -417,28 +421,23 @@ class InodeWriter {
         continue;
       }
       stack.pop();
+      yield { node: top.node, kids };
+    }
+  }
+
+  private assignNumbers(root: number): void {
+    for (const { node, kids } of this.directoriesPostOrder(root)) {
       for (const child of kids) {
         const inode = this.tree.inodeOf.array[child]!;
         if (!this.isDirectory(child) && this.number[inode] === 0) this.number[inode] = ++this.next;
       }
-      this.number[this.tree.inodeOf.array[top.node]!] = ++this.next;
+      this.number[this.tree.inodeOf.array[node]!] = ++this.next;
     }
   }
 
   private async writeDirectory(root: number): Promise<void> {
     const written = new Uint8Array(this.tree.inodeCount);
-    const stack: { node: number; expanded: boolean }[] = [{ node: root, expanded: false }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const kids = this.childrenOf(top.node);
-      if (!top.expanded) {
-        top.expanded = true;
-        for (let i = kids.length - 1; i >= 0; i--) {
-          if (this.isDirectory(kids[i]!)) stack.push({ node: kids[i]!, expanded: false });
-        }
-        continue;
-      }
-      stack.pop();
+    for (const { node, kids } of this.directoriesPostOrder(root)) {
       for (const child of kids) {
         const inode = this.tree.inodeOf.array[child]!;
         if (this.isDirectory(child) || written[inode] === 1) continue;
@@ -446,7 +445,7 @@ class InodeWriter {
         this.ref[inode] = this.inodes.ref();
         this.inodes.append(this.encodeLeaf(inode));
       }
-      this.writeDirectoryInode(top.node, kids);
+      this.writeDirectoryInode(node, kids);
       if (this.inodes.pendingSize > FLUSH_BYTES) await this.tables.raw(Buffer.concat(this.inodes.take()));
     }
   }
