@@ -16,7 +16,10 @@
  */
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { start, type REPLServer } from "node:repl";
+import { createInterface } from "node:readline";
+import { start, type REPLEval, type REPLServer } from "node:repl";
+import { PassThrough } from "node:stream";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { resolveClientName } from "../config/backend.js";
 import type { Context } from "./context.js";
 import { Sregistry } from "./sregistry.js";
@@ -50,9 +53,11 @@ export async function shell(ctx: Context, options: ShellOptions = {}): Promise<v
       const name = client.settings.defaultClient;
       output.write(`[client|${name}] [database|${client.context.databaseUrl()}]\n`);
     }
+    const input = options.input ?? process.stdin;
+    const piped = terminal ? undefined : new PassThrough();
     const server = start({
       prompt: options.prompt ?? "sregistry> ",
-      input: options.input ?? process.stdin,
+      input: piped ?? input,
       output,
       terminal,
       useGlobal: false,
@@ -60,6 +65,7 @@ export async function shell(ctx: Context, options: ShellOptions = {}): Promise<v
     });
     const closed = new Promise<void>((resolve) => server.once("exit", resolve));
     defineScope(server, client);
+    if (piped) void feedLineByLine(server, input, piped);
     const history =
       options.historyPath === undefined ? join(ctx.settings.home, HISTORY_FILE) : options.historyPath;
     if (terminal && history !== null) await setupHistory(server, history);
@@ -67,6 +73,45 @@ export async function shell(ctx: Context, options: ShellOptions = {}): Promise<v
   } finally {
     client.close();
   }
+}
+
+/**
+ * Piped input reaches the REPL one line at a time, the next only once the previous one's
+ * evaluation (top-level `await` included) has finished. Node's REPL holds back input during an
+ * `await` only on a terminal (lib/repl.js buffers keystrokes, not `line` events), so a script
+ * `await catalog.listContainers()` followed by `.exit` closed the shell, and the catalog, before
+ * the query answered; its result was lost (a PostgreSQL query takes real I/O, SQLite's did not).
+ */
+async function feedLineByLine(
+  server: REPLServer,
+  source: NodeJS.ReadableStream,
+  feed: PassThrough,
+): Promise<void> {
+  let pending = 0;
+  let settled: (() => void) | undefined;
+  const evaluate = server.eval;
+  const tracked: REPLEval = function (this: REPLServer, code, context, file, done) {
+    pending += 1;
+    evaluate.call(this, code, context, file, (error, result) => {
+      done(error, result);
+      pending -= 1;
+      if (pending === 0) settled?.();
+    });
+  };
+  (server as { eval: REPLEval }).eval = tracked;
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  let open = true;
+  server.once("exit", () => {
+    open = false;
+    lines.close();
+  });
+  for await (const line of lines) {
+    if (!open) break;
+    feed.write(`${line}\n`);
+    await nextTurn(); // the REPL reads the line and starts evaluating it
+    if (pending > 0) await new Promise<void>((resolve) => (settled = resolve));
+  }
+  feed.end();
 }
 
 /** The `client` of the shell: the context's settings with SREGISTRY_CLIENT set to the backend. */

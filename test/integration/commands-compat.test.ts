@@ -6,12 +6,13 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tinySif } from "../../src/image/sif/tiny-sif.testing.js";
 import { isolatedEnv, runCliInProcess } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
+import { databaseEnv, sqlOutside } from "../harness/catalog-backend.js";
+import { forEachBackend } from "../../src/catalog/backends.testing.js";
 
 const dirs: TmpDir[] = [];
 after(() => Promise.all(dirs.map((d) => d.cleanup())));
@@ -28,6 +29,7 @@ function image(dir: string, content: string): string {
   return path;
 }
 
+// SQLite only: where the catalog file lives and what --debug says of it.
 test("HOME counts: with only HOME set, catalog, storage and secrets live under it", async () => {
   const dir = await home();
   const env = { HOME: dir, PATH: process.env.PATH ?? "" };
@@ -83,27 +85,29 @@ test("--debug images says which catalog is used (never a secret)", async () => {
   assert.equal((await runCliInProcess(["images"], env)).stderr, "", "nothing without --debug");
 });
 
-test("SREGISTRY_CLIENT=nvidia without a token: local commands work (the original refused)", async () => {
-  const dir = await home();
-  const env = isolatedEnv(dir);
-  mkdirSync(env.SREGISTRY_DATABASE!, { recursive: true });
-  assert.equal((await runCliInProcess(["add", image(dir, "n"), "--name", "c/n:1"], env)).code, 0);
-  const images = await runCliInProcess(["images"], { ...env, SREGISTRY_CLIENT: "nvidia" });
-  assert.equal(images.code, 0, images.stderr);
-  assert.match(images.stdout, /\[hub\]\tc\/n:1@[0-9a-f]{64}\n$/);
-  const record = await runCliInProcess(["--quiet", "record", "caffe2:17.10"], {
-    ...env,
-    SREGISTRY_CLIENT: "nvidia",
+// Catalog behaviours, on each engine.
+forEachBackend((backend) => {
+  test("SREGISTRY_CLIENT=nvidia without a token: local commands work (the original refused)", async () => {
+    const dir = await home();
+    const env = { ...isolatedEnv(dir), ...(await databaseEnv(backend)) };
+    mkdirSync(join(dir, ".singularity"), { recursive: true });
+    assert.equal((await runCliInProcess(["add", image(dir, "n"), "--name", "c/n:1"], env)).code, 0);
+    const images = await runCliInProcess(["images"], { ...env, SREGISTRY_CLIENT: "nvidia" });
+    assert.equal(images.code, 0, images.stderr);
+    assert.match(images.stdout, /\[hub\]\tc\/n:1@[0-9a-f]{64}\n$/);
+    const record = await runCliInProcess(["--quiet", "record", "caffe2:17.10"], {
+      ...env,
+      SREGISTRY_CLIENT: "nvidia",
+    });
+    assert.equal(record.code, 1, "a registry command still needs the token");
   });
-  assert.equal(record.code, 1, "a registry command still needs the token");
-});
 
-test("rename of a collection's last image removes the empty collection row (the original kept it)", async () => {
-  const dir = await home();
-  const env = isolatedEnv(dir);
-  assert.equal((await runCliInProcess(["add", image(dir, "r"), "--name", "old/r:1"], env)).code, 0);
-  const renamed = await runCliInProcess(["--quiet", "rename", "old/r:1", "new/r:1"], env);
-  assert.equal(renamed.code, 0, renamed.stderr);
-  const db = join(dir, ".singularity", "sregistry.db");
-  assert.equal(execFileSync("sqlite3", [db, "SELECT name FROM collection ORDER BY id"]).toString(), "new\n");
+  test("rename of a collection's last image removes the empty collection row (the original kept it)", async () => {
+    const dir = await home();
+    const env = { ...isolatedEnv(dir), ...(await databaseEnv(backend)) };
+    assert.equal((await runCliInProcess(["add", image(dir, "r"), "--name", "old/r:1"], env)).code, 0);
+    const renamed = await runCliInProcess(["--quiet", "rename", "old/r:1", "new/r:1"], env);
+    assert.equal(renamed.code, 0, renamed.stderr);
+    assert.equal(sqlOutside(env, "SELECT name FROM collection ORDER BY id"), "new\n");
+  });
 });

@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../harness/cli.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
 import { Context } from "../../src/api/context.js";
+import { forEachBackend } from "../../src/catalog/backends.testing.js";
 
 const OPERATIONS = 50;
 const dirs: TmpDir[] = [];
@@ -73,52 +74,55 @@ function tree(root: string): { files: string[]; dirs: string[] } {
   };
 }
 
-test(
-  "two processes adding and removing at once leave catalog and storage consistent",
-  { timeout: 120_000 },
-  async () => {
-    const base = await tmpDir("sregistry-race-");
-    dirs.push(base);
-    const storage = join(base.path, "shub");
-    mkdirSync(join(base.path, "db"));
-    const script = join(base.path, "worker.mjs");
-    writeFileSync(script, WORKER);
-    const env = {
-      PATH: process.env.PATH ?? "",
-      SREGISTRY_DATABASE: join(base.path, "db"),
-      SREGISTRY_STORAGE: storage,
-      SREGISTRY_CLIENT_SECRETS: join(base.path, "secrets"),
-      TMPDIR: base.path,
-    };
-    const [a, b] = await Promise.all([
-      runWorker(script, "a", join(base.path, "work-a"), env),
-      runWorker(script, "b", join(base.path, "work-b"), env),
-    ]);
-    for (const result of [a, b]) {
-      assert.equal(result.code, 0, result.stderr);
-      assert.doesNotMatch(result.stderr, /locked|busy/i);
-    }
-    const expected = [...(JSON.parse(a.stdout) as string[]), ...(JSON.parse(b.stdout) as string[])].sort();
-    assert.equal(
-      expected.length,
-      2 * (OPERATIONS - Math.floor(OPERATIONS / 3)) - 2 * Math.floor(OPERATIONS / 3),
-    );
-
-    const ctx = new Context({ env, home: base.path });
-    try {
-      const rows = await ctx.catalog().listContainers();
-      assert.deepEqual(rows.map((row) => row.uri).sort(), expected, "no lost or extra rows");
-      const files = tree(storage);
-      const rowFiles = rows.map((row) => row.image!.slice(storage.length + 1)).sort();
-      assert.deepEqual(
-        files.files,
-        rowFiles,
-        "every file has a row, every row its file, no hidden leftovers",
+forEachBackend((backend) => {
+  test(
+    "two processes adding and removing at once leave catalog and storage consistent",
+    { timeout: 120_000 },
+    async () => {
+      const base = await tmpDir("sregistry-race-");
+      dirs.push(base);
+      const storage = join(base.path, "shub");
+      mkdirSync(join(base.path, "db"));
+      const script = join(base.path, "worker.mjs");
+      writeFileSync(script, WORKER);
+      const env = {
+        PATH: process.env.PATH ?? "",
+        SREGISTRY_DATABASE:
+          backend.name === "sqlite" ? join(base.path, "db") : await backend.databaseSetting(),
+        SREGISTRY_STORAGE: storage,
+        SREGISTRY_CLIENT_SECRETS: join(base.path, "secrets"),
+        TMPDIR: base.path,
+      };
+      const [a, b] = await Promise.all([
+        runWorker(script, "a", join(base.path, "work-a"), env),
+        runWorker(script, "b", join(base.path, "work-b"), env),
+      ]);
+      for (const result of [a, b]) {
+        assert.equal(result.code, 0, result.stderr);
+        assert.doesNotMatch(result.stderr, /locked|busy/i);
+      }
+      const expected = [...(JSON.parse(a.stdout) as string[]), ...(JSON.parse(b.stdout) as string[])].sort();
+      assert.equal(
+        expected.length,
+        2 * (OPERATIONS - Math.floor(OPERATIONS / 3)) - 2 * Math.floor(OPERATIONS / 3),
       );
-      for (const dir of files.dirs) assert.ok(readdirSync(dir).length > 0, `empty folder ${dir}`);
-      assert.deepEqual(readdirSync(join(base.path, "work-a")), [], "all sources were moved");
-    } finally {
-      ctx.close();
-    }
-  },
-);
+
+      const ctx = new Context({ env, home: base.path });
+      try {
+        const rows = await ctx.catalog().listContainers();
+        assert.deepEqual(rows.map((row) => row.uri).sort(), expected, "no lost or extra rows");
+        const files = tree(storage);
+        const rowFiles = rows.map((row) => row.image!.slice(storage.length + 1)).sort();
+        assert.deepEqual(
+          files.files,
+          rowFiles,
+          "every file has a row, every row its file, no hidden leftovers",
+        );
+        for (const dir of files.dirs) assert.ok(readdirSync(dir).length > 0, `empty folder ${dir}`);
+        assert.deepEqual(readdirSync(join(base.path, "work-a")), [], "all sources were moved");
+      } finally {
+        ctx.close();
+      }
+    },
+  );
+});

@@ -16,6 +16,8 @@ import { dockerEnv } from "../harness/pull.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
+import { databaseEnv } from "../harness/catalog-backend.js";
+import { forEachBackend } from "../../src/catalog/backends.testing.js";
 import { runCli as runProgram } from "../../src/cli/program.js";
 
 /** The program with stdout and stderr that say they are a terminal. */
@@ -29,47 +31,6 @@ async function onTerminal(args: string[], env: Record<string, string>): Promise<
   });
   return { code, stdout, stderr };
 }
-
-describe("empty results", () => {
-  let home: TmpDir;
-  let env: Record<string, string>;
-
-  before(async () => {
-    home = await tmpDir("sregistry-empty-");
-    env = isolatedEnv(home.path);
-  });
-  after(() => home.cleanup());
-
-  it("images: one line on a terminal, nothing when piped, [] with --json", async () => {
-    assert.deepEqual(await onTerminal(["images"], env), {
-      code: 0,
-      stdout: "No images in the catalog.\n",
-      stderr: "",
-    });
-    assert.deepEqual(await onTerminal(["images", "caffe2", "tf"], env), {
-      code: 0,
-      stdout: "No images match caffe2 tf.\n",
-      stderr: "",
-    });
-    assert.deepEqual(await runCliInProcess(["images"], env), { code: 0, stdout: "", stderr: "" });
-    assert.deepEqual(await onTerminal(["images", "--json"], env), { code: 0, stdout: "[]\n", stderr: "" });
-  });
-
-  it("labels: one line on a terminal, nothing when piped, [] with --json", async () => {
-    assert.deepEqual(await onTerminal(["labels", "--key", "maintainer"], env), {
-      code: 0,
-      stdout: "No labels found.\n",
-      stderr: "",
-    });
-    assert.deepEqual(await runCliInProcess(["labels"], env), { code: 0, stdout: "", stderr: "" });
-    assert.deepEqual(await onTerminal(["labels", "--json"], env), { code: 0, stdout: "[]\n", stderr: "" });
-  });
-
-  it("MESSAGELEVEL=QUIET hides the images line as it hides the table", async () => {
-    const quiet = await onTerminal(["images"], { ...env, MESSAGELEVEL: "QUIET" });
-    assert.deepEqual(quiet, { code: 0, stdout: "", stderr: "" });
-  });
-});
 
 describe("backend status", () => {
   it("says 'There is 1 client' for one, 'There are N clients' otherwise", async () => {
@@ -88,41 +49,85 @@ describe("backend status", () => {
   });
 });
 
-describe("--json rows carry metrics as an object", () => {
-  let server: RegistryServer;
-  let home: TmpDir;
-  let env: Record<string, string>;
+// The catalog commands, on each engine.
+forEachBackend((backend) => {
+  describe("empty results", () => {
+    let home: TmpDir;
+    let env: Record<string, string>;
 
-  before(async () => {
-    server = await startRegistry({ auth: "anonymous" });
-    await pushImage(server, "library/sample:1", sampleImage());
-    home = await tmpDir("sregistry-json-rows-");
-    env = { ...isolatedEnv(home.path), ...dockerEnv(server) };
+    before(async () => {
+      home = await tmpDir("sregistry-empty-");
+      env = { ...isolatedEnv(home.path), ...(await databaseEnv(backend)) };
+    });
+    after(() => home.cleanup());
+
+    it("images: one line on a terminal, nothing when piped, [] with --json", async () => {
+      assert.deepEqual(await onTerminal(["images"], env), {
+        code: 0,
+        stdout: "No images in the catalog.\n",
+        stderr: "",
+      });
+      assert.deepEqual(await onTerminal(["images", "caffe2", "tf"], env), {
+        code: 0,
+        stdout: "No images match caffe2 tf.\n",
+        stderr: "",
+      });
+      assert.deepEqual(await runCliInProcess(["images"], env), { code: 0, stdout: "", stderr: "" });
+      assert.deepEqual(await onTerminal(["images", "--json"], env), { code: 0, stdout: "[]\n", stderr: "" });
+    });
+
+    it("labels: one line on a terminal, nothing when piped, [] with --json", async () => {
+      assert.deepEqual(await onTerminal(["labels", "--key", "maintainer"], env), {
+        code: 0,
+        stdout: "No labels found.\n",
+        stderr: "",
+      });
+      assert.deepEqual(await runCliInProcess(["labels"], env), { code: 0, stdout: "", stderr: "" });
+      assert.deepEqual(await onTerminal(["labels", "--json"], env), { code: 0, stdout: "[]\n", stderr: "" });
+    });
+
+    it("MESSAGELEVEL=QUIET hides the images line as it hides the table", async () => {
+      const quiet = await onTerminal(["images"], { ...env, MESSAGELEVEL: "QUIET" });
+      assert.deepEqual(quiet, { code: 0, stdout: "", stderr: "" });
+    });
   });
-  after(async () => {
-    await server?.stop();
-    await home?.cleanup();
-  });
 
-  it("record, images, search and inspect agree", async () => {
-    const recorded = await runCliInProcess(["record", "--json", "docker://library/sample:1"], env);
-    assert.equal(recorded.code, 0, recorded.stderr);
-    const record = (JSON.parse(recorded.stdout) as { row: { metrics: unknown } }).row.metrics;
-    assert.equal(typeof record, "object");
+  describe("--json rows carry metrics as an object", () => {
+    let server: RegistryServer;
+    let home: TmpDir;
+    let env: Record<string, string>;
 
-    const inspected = await runCliInProcess(["inspect", "--json", "library/sample:1"], env);
-    const inspect = (JSON.parse(inspected.stdout) as { metrics: unknown }).metrics;
-    assert.equal(typeof inspect, "object");
+    before(async () => {
+      server = await startRegistry({ auth: "anonymous" });
+      await pushImage(server, "library/sample:1", sampleImage());
+      home = await tmpDir("sregistry-json-rows-");
+      env = { ...isolatedEnv(home.path), ...dockerEnv(server), ...(await databaseEnv(backend)) };
+    });
+    after(async () => {
+      await server?.stop();
+      await home?.cleanup();
+    });
 
-    const listed = await runCliInProcess(["images", "--json"], env);
-    const [row] = JSON.parse(listed.stdout) as { metrics: { digest: string } }[];
-    assert.equal(typeof row!.metrics, "object", "images --json: metrics is an object, not a string");
-    assert.match(row!.metrics.digest, /^sha256:[0-9a-f]{64}$/);
-    assert.deepEqual(row!.metrics, inspect);
-    assert.deepEqual(record, inspect);
+    it("record, images, search and inspect agree", async () => {
+      const recorded = await runCliInProcess(["record", "--json", "docker://library/sample:1"], env);
+      assert.equal(recorded.code, 0, recorded.stderr);
+      const record = (JSON.parse(recorded.stdout) as { row: { metrics: unknown } }).row.metrics;
+      assert.equal(typeof record, "object");
 
-    const searched = await runCliInProcess(["search", "--local", "--json", "sample"], env);
-    const local = (JSON.parse(searched.stdout) as { local: { metrics: unknown }[] }).local;
-    assert.deepEqual(local[0]!.metrics, inspect);
+      const inspected = await runCliInProcess(["inspect", "--json", "library/sample:1"], env);
+      const inspect = (JSON.parse(inspected.stdout) as { metrics: unknown }).metrics;
+      assert.equal(typeof inspect, "object");
+
+      const listed = await runCliInProcess(["images", "--json"], env);
+      const [row] = JSON.parse(listed.stdout) as { metrics: { digest: string } }[];
+      assert.equal(typeof row!.metrics, "object", "images --json: metrics is an object, not a string");
+      assert.match(row!.metrics.digest, /^sha256:[0-9a-f]{64}$/);
+      assert.deepEqual(row!.metrics, inspect);
+      assert.deepEqual(record, inspect);
+
+      const searched = await runCliInProcess(["search", "--local", "--json", "sample"], env);
+      const local = (JSON.parse(searched.stdout) as { local: { metrics: unknown }[] }).local;
+      assert.deepEqual(local[0]!.metrics, inspect);
+    });
   });
 });

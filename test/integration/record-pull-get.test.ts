@@ -10,62 +10,74 @@ import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
+import { databaseEnv } from "../harness/catalog-backend.js";
+import { forEachBackend } from "../../src/catalog/backends.testing.js";
 
 let server: RegistryServer;
-let tmp: TmpDir;
-let env: Record<string, string>;
-const cli = (...args: string[]) => runCli(args, { env, baseDir: tmp.path });
 
 before(async () => {
   server = await startRegistry({ auth: "anonymous" });
-  tmp = await tmpDir("record-pull-get-");
-  env = dockerEnv(server);
   await pushImage(server, "library/recorded:1", sampleImage());
 });
 after(async () => {
   await server?.stop();
-  await tmp?.cleanup();
 });
 
 const url = () => `http://${server.host}/v2/library/recorded/manifests/1`;
 
-test("record, then pull: the record becomes the local row; get prints the file", async () => {
-  assert.equal((await cli("--quiet", "record", "library/recorded:1")).code, 0);
-  assert.equal((await cli("get", "library/recorded:1")).stdout, `${url()}\n`, "a record alone: its URL");
-  const pulled = await cli("--quiet", "pull", "library/recorded:1");
-  assert.equal(pulled.code, 0, pulled.stderr);
-  const path = successPath(pulled.stdout);
-  assert.equal((await cli("get", "library/recorded:1")).stdout, `${path}\n`);
-  const images = await cli("images", "recorded");
-  const rows = images.stdout.trim().split("\n").slice(1);
-  assert.equal(rows.length, 1, images.stdout);
-  assert.match(rows[0]!, /\[docker\]\tlibrary\/recorded:1@[0-9a-f]{64}$/);
-});
+forEachBackend((backend) => {
+  let tmp: TmpDir;
+  let env: Record<string, string>;
+  const cli = (...args: string[]) => runCli(args, { env, baseDir: tmp.path });
 
-test("record after the pull: a remote row is added, get still prints the file", async () => {
-  assert.equal((await cli("--quiet", "record", "library/recorded:1")).code, 0);
-  const get = await cli("get", "library/recorded:1");
-  assert.equal(get.code, 0, get.stderr);
-  assert.match(
-    get.stdout,
-    new RegExp(`^${join(tmp.path, ".singularity", "shub", "library", "recorded")}/1@[0-9a-f]{64}\\.sif\\n$`),
-  );
-  const inspect = JSON.parse(
-    (await cli("inspect", "library/recorded:1")).stdout.split("\n").slice(1).join("\n"),
-  ) as {
-    image: string | null;
-  };
-  assert.notEqual(inspect.image, null, "inspect shows the same row as get");
-});
-
-test("with no client configured, a bare name goes to Docker Hub's settings (the docker client)", async () => {
-  const { SREGISTRY_CLIENT: _, ...noClient } = env;
-  const result = await runCli(["record", "library/recorded:1"], { env: noClient });
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^\[client\|docker\] /);
-  const hub = await runCli(["record", "library/recorded:1"], {
-    env: { ...noClient, SREGISTRY_CLIENT: "hub" },
+  before(async () => {
+    tmp = await tmpDir("record-pull-get-");
+    env = { ...dockerEnv(server), ...(await databaseEnv(backend)) };
   });
-  assert.equal(hub.code, 1);
-  assert.equal(hub.stderr, "ERROR the hub client is not available in this version; use docker or nvidia\n");
+  after(async () => {
+    await tmp?.cleanup();
+  });
+
+  test("record, then pull: the record becomes the local row; get prints the file", async () => {
+    assert.equal((await cli("--quiet", "record", "library/recorded:1")).code, 0);
+    assert.equal((await cli("get", "library/recorded:1")).stdout, `${url()}\n`, "a record alone: its URL");
+    const pulled = await cli("--quiet", "pull", "library/recorded:1");
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const path = successPath(pulled.stdout);
+    assert.equal((await cli("get", "library/recorded:1")).stdout, `${path}\n`);
+    const images = await cli("images", "recorded");
+    const rows = images.stdout.trim().split("\n").slice(1);
+    assert.equal(rows.length, 1, images.stdout);
+    assert.match(rows[0]!, /\[docker\]\tlibrary\/recorded:1@[0-9a-f]{64}$/);
+  });
+
+  test("record after the pull: a remote row is added, get still prints the file", async () => {
+    assert.equal((await cli("--quiet", "record", "library/recorded:1")).code, 0);
+    const get = await cli("get", "library/recorded:1");
+    assert.equal(get.code, 0, get.stderr);
+    assert.match(
+      get.stdout,
+      new RegExp(
+        `^${join(tmp.path, ".singularity", "shub", "library", "recorded")}/1@[0-9a-f]{64}\\.sif\\n$`,
+      ),
+    );
+    const inspect = JSON.parse(
+      (await cli("inspect", "library/recorded:1")).stdout.split("\n").slice(1).join("\n"),
+    ) as {
+      image: string | null;
+    };
+    assert.notEqual(inspect.image, null, "inspect shows the same row as get");
+  });
+
+  test("with no client configured, a bare name goes to Docker Hub's settings (the docker client)", async () => {
+    const { SREGISTRY_CLIENT: _, ...noClient } = env;
+    const result = await runCli(["record", "library/recorded:1"], { env: noClient });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^\[client\|docker\] /);
+    const hub = await runCli(["record", "library/recorded:1"], {
+      env: { ...noClient, SREGISTRY_CLIENT: "hub" },
+    });
+    assert.equal(hub.code, 1);
+    assert.equal(hub.stderr, "ERROR the hub client is not available in this version; use docker or nvidia\n");
+  });
 });

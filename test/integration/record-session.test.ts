@@ -9,6 +9,8 @@ import { runCli } from "../harness/cli.js";
 import { multiPlatformIndex, pushImage, sampleImage } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
+import { announcedDatabase, databaseEnv, sqlOutside } from "../harness/catalog-backend.js";
+import { forEachBackend } from "../../src/catalog/backends.testing.js";
 
 let registry: RegistryServer;
 let home: TmpDir;
@@ -39,112 +41,131 @@ after(async () => {
   await home?.cleanup();
 });
 
-describe("the seed session against an NGC-like registry", () => {
-  const db = () => join(home.path, ".singularity", "sregistry.db");
-  const url = () => `http://${registry.host}/v2/nvidia/caffe2/manifests/17.10`;
-
-  test("record caffe2:17.10 creates a remote row", async () => {
-    const r = await cli(["record", "caffe2:17.10"]);
-    assert.equal(r.stderr, "");
-    assert.equal(r.code, 0);
-    assert.equal(
-      r.stdout,
-      `[client|nvidia] [database|sqlite:///${db()}]\n[container][new] nvidia/caffe2:17.10\n`,
-    );
-  });
-
-  test("recording it again updates the row", async () => {
-    const r = await cli(["record", "caffe2:17.10"]);
-    assert.equal(r.code, 0);
-    assert.match(r.stdout, /\n\[container\]\[update\] nvidia\/caffe2:17\.10\n$/);
-  });
-
-  test("images lists it in the original's format", async () => {
-    const r = await cli(["images"]);
-    assert.equal(r.code, 0);
-    const [header, row, ...rest] = r.stdout.split("\n");
-    assert.equal(header, "Containers:   [date]   [client]\t[uri]");
-    assert.match(row!, /^1 {2}[A-Z][a-z]+ \d{2}, \d{4}\t {3}\[nvidia\]\tnvidia\/caffe2:17\.10$/);
-    assert.deepEqual(rest, [""]);
-  });
-
-  test("inspect prints the URL, then the record with the manifests in metrics", async () => {
-    const r = await cli(["inspect", "nvidia/caffe2:17.10"]);
-    assert.equal(r.code, 0);
-    const [first, ...json] = r.stdout.split("\n");
-    assert.equal(first, url());
-    const record = JSON.parse(json.join("\n")) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(record), [
-      "client",
-      "collection",
-      "collection_id",
-      "created_at",
-      "id",
-      "image",
-      "metrics",
-      "name",
-      "tag",
-      "uri",
-      "url",
-      "version",
-    ]);
-    assert.equal(record.client, "nvidia");
-    assert.equal(record.image, null);
-    assert.equal(record.version, "");
-    assert.equal(record.uri, "nvidia/caffe2:17.10");
-    assert.equal(record.url, url());
-    const metrics = record.metrics as {
-      "2": { selfLink: string; layers: unknown[] };
-      digest: string;
-      config: { config: { Entrypoint: string[] } };
-    };
-    assert.equal(metrics["2"].selfLink, url());
-    assert.equal(metrics["2"].layers.length, 2);
-    assert.match(metrics.digest, /^sha256:[a-f0-9]{64}$/);
-    assert.deepEqual(metrics.config.config.Entrypoint, ["/bin/sh"]);
-    // 4-space indentation and sorted keys, as Python's json.dumps(indent=4, sort_keys=True)
-    assert.match(r.stdout, /\n {4}"client": "nvidia",\n/);
-  });
-
-  test("inspect --json prints only the JSON", async () => {
-    const r = await cli(["inspect", "--json", "nvidia/caffe2:17.10"]);
-    assert.equal(r.code, 0);
-    assert.equal((JSON.parse(r.stdout) as { uri: string }).uri, "nvidia/caffe2:17.10");
-  });
-
-  test("get prints the manifest URL of a remote record", async () => {
-    assert.deepEqual(await cli(["get", "nvidia/caffe2:17.10"]), {
-      code: 0,
-      stdout: url() + "\n",
-      stderr: "",
+forEachBackend((backend) => {
+  describe("the seed session against an NGC-like registry", () => {
+    let session: TmpDir;
+    let database: Record<string, string>;
+    before(async () => {
+      session = await tmpDir("sregistry-session-");
+      database = { SREGISTRY_DATABASE: join(session.path, ".singularity"), ...(await databaseEnv(backend)) };
     });
-  });
+    after(() => session?.cleanup());
+    const cli = (args: string[]) =>
+      runCli(args, { env: { ...nvidiaEnv(), ...database }, baseDir: session.path });
+    const url = () => `http://${registry.host}/v2/nvidia/caffe2/manifests/17.10`;
 
-  test("images --json is machine-readable", async () => {
-    const r = await cli(["images", "--json", "caffe2"]);
-    const rows = JSON.parse(r.stdout) as { uri: string; client: string }[];
-    assert.deepEqual(
-      rows.map((row) => [row.uri, row.client]),
-      [["nvidia/caffe2:17.10", "nvidia"]],
-    );
-  });
+    test("record caffe2:17.10 creates a remote row", async () => {
+      const r = await cli(["record", "caffe2:17.10"]);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      assert.equal(
+        r.stdout,
+        `[client|nvidia] [database|${announcedDatabase(database)}]\n[container][new] nvidia/caffe2:17.10\n`,
+      );
+    });
 
-  test("the API key went only to the token realm, never to the registry, and is stored 0600", async () => {
-    const key = registry.password!;
-    const basic = Buffer.from(`$oauthtoken:${key}`).toString("base64");
-    for (const req of registry.requests) {
-      if (req.authorization?.includes(basic)) assert.match(req.path, /^\/proxy_auth\?/);
-      if (req.path.startsWith("/v2/")) assert.doesNotMatch(req.authorization ?? "", /^Basic/);
-    }
-    assert.ok(registry.requests.some((req) => req.path.startsWith("/proxy_auth") && req.authorization));
-    assert.ok(!registry.requests.some((req) => req.path.includes("service=")), "no service was invented");
-    const secrets = join(home.path, ".sregistry");
-    assert.equal(statSync(secrets).mode & 0o777, 0o600);
-    assert.equal(readFileSync(db()).includes(key), false, "the key is not in the catalog");
+    test("recording it again updates the row", async () => {
+      const r = await cli(["record", "caffe2:17.10"]);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /\n\[container\]\[update\] nvidia\/caffe2:17\.10\n$/);
+    });
+
+    test("images lists it in the original's format", async () => {
+      const r = await cli(["images"]);
+      assert.equal(r.code, 0);
+      const [header, row, ...rest] = r.stdout.split("\n");
+      assert.equal(header, "Containers:   [date]   [client]\t[uri]");
+      assert.match(row!, /^1 {2}[A-Z][a-z]+ \d{2}, \d{4}\t {3}\[nvidia\]\tnvidia\/caffe2:17\.10$/);
+      assert.deepEqual(rest, [""]);
+    });
+
+    test("inspect prints the URL, then the record with the manifests in metrics", async () => {
+      const r = await cli(["inspect", "nvidia/caffe2:17.10"]);
+      assert.equal(r.code, 0);
+      const [first, ...json] = r.stdout.split("\n");
+      assert.equal(first, url());
+      const record = JSON.parse(json.join("\n")) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(record), [
+        "client",
+        "collection",
+        "collection_id",
+        "created_at",
+        "id",
+        "image",
+        "metrics",
+        "name",
+        "tag",
+        "uri",
+        "url",
+        "version",
+      ]);
+      assert.equal(record.client, "nvidia");
+      assert.equal(record.image, null);
+      assert.equal(record.version, "");
+      assert.equal(record.uri, "nvidia/caffe2:17.10");
+      assert.equal(record.url, url());
+      const metrics = record.metrics as {
+        "2": { selfLink: string; layers: unknown[] };
+        digest: string;
+        config: { config: { Entrypoint: string[] } };
+      };
+      assert.equal(metrics["2"].selfLink, url());
+      assert.equal(metrics["2"].layers.length, 2);
+      assert.match(metrics.digest, /^sha256:[a-f0-9]{64}$/);
+      assert.deepEqual(metrics.config.config.Entrypoint, ["/bin/sh"]);
+      // 4-space indentation and sorted keys, as Python's json.dumps(indent=4, sort_keys=True)
+      assert.match(r.stdout, /\n {4}"client": "nvidia",\n/);
+    });
+
+    test("inspect --json prints only the JSON", async () => {
+      const r = await cli(["inspect", "--json", "nvidia/caffe2:17.10"]);
+      assert.equal(r.code, 0);
+      assert.equal((JSON.parse(r.stdout) as { uri: string }).uri, "nvidia/caffe2:17.10");
+    });
+
+    test("get prints the manifest URL of a remote record", async () => {
+      assert.deepEqual(await cli(["get", "nvidia/caffe2:17.10"]), {
+        code: 0,
+        stdout: url() + "\n",
+        stderr: "",
+      });
+    });
+
+    test("images --json is machine-readable", async () => {
+      const r = await cli(["images", "--json", "caffe2"]);
+      const rows = JSON.parse(r.stdout) as { uri: string; client: string }[];
+      assert.deepEqual(
+        rows.map((row) => [row.uri, row.client]),
+        [["nvidia/caffe2:17.10", "nvidia"]],
+      );
+    });
+
+    test("the API key went only to the token realm, never to the registry, and is stored 0600", async () => {
+      const key = registry.password!;
+      const basic = Buffer.from(`$oauthtoken:${key}`).toString("base64");
+      for (const req of registry.requests) {
+        if (req.authorization?.includes(basic)) assert.match(req.path, /^\/proxy_auth\?/);
+        if (req.path.startsWith("/v2/")) assert.doesNotMatch(req.authorization ?? "", /^Basic/);
+      }
+      assert.ok(registry.requests.some((req) => req.path.startsWith("/proxy_auth") && req.authorization));
+      assert.ok(!registry.requests.some((req) => req.path.includes("service=")), "no service was invented");
+      const secrets = join(session.path, ".sregistry");
+      assert.equal(statSync(secrets).mode & 0o777, 0o600);
+      const catalog =
+        backend.name === "sqlite"
+          ? readFileSync(join(session.path, ".singularity", "sregistry.db"))
+          : sqlOutside(database, "SELECT * FROM container; SELECT * FROM collection");
+      assert.equal(catalog.includes(key), false, "the key is not in the catalog");
+    });
   });
 });
 
 describe("record: platforms and errors", () => {
+  before(async () => {
+    // A good row first, so that the errors below can be seen to leave it alone.
+    assert.equal((await cli(["--quiet", "record", "caffe2:17.10"])).code, 0);
+  });
+
   test("a multi-platform index: SREGISTRY_DOCKER_ARCHITECTURE picks the manifest", async () => {
     const r = await cli(
       ["record", "--json", "multi:1.0"],
