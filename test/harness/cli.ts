@@ -32,7 +32,7 @@ export interface CliOptions {
   cwd?: string;
   /** Written to stdin, which is then closed (stdin is always closed). */
   input?: string;
-  /** Default 60 s; on timeout the child is killed and the promise rejects. */
+  /** Default 180 s, a hang guard only (a loaded machine is slow); on timeout the child is killed and the promise rejects. */
   timeoutMs?: number;
   /** Base of the isolated environment; default a fresh temp dir removed after the run. */
   baseDir?: string;
@@ -102,7 +102,7 @@ function spawnNode(argv: string[], env: Record<string, string>, cwd: string, opt
     const child = spawn(process.execPath, argv, { cwd, env, stdio: "pipe" });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const timeoutMs = options.timeoutMs ?? 60_000;
+    const timeoutMs = options.timeoutMs ?? 180_000;
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
