@@ -46,6 +46,8 @@ const WRITERS = 1;
 const MIGRATION = 2;
 
 const TIMESTAMP_OID = 1114;
+/** SQLSTATE of a statement naming a table that does not exist. */
+const UNDEFINED_TABLE = "42P01";
 
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
@@ -165,16 +167,20 @@ export class PostgresDriver implements SqlDriver {
     });
   }
 
+  /**
+   * One round trip in the usual case (the table exists): the versions are read directly, and
+   * PostgreSQL's undefined_table error (SQLSTATE 42P01) means a fresh database, every step pending.
+   */
   private async pendingMigrations(pool: pg.Pool): Promise<Migration[]> {
-    const exists = await this.query(
-      pool,
-      "SELECT to_regclass('sregistry_migrations') IS NOT NULL AS present",
-      [],
-    );
-    if (!(exists.rows[0] as { present: boolean }).present) return [...this.migrations];
-    const rows = (await this.query(pool, "SELECT version FROM sregistry_migrations", [])).rows as {
-      version: number;
-    }[];
+    let rows: { version: number }[];
+    try {
+      rows = (await this.query(pool, "SELECT version FROM sregistry_migrations", [])).rows as {
+        version: number;
+      }[];
+    } catch (err) {
+      if ((err as { code?: unknown }).code === UNDEFINED_TABLE) return [...this.migrations];
+      throw err;
+    }
     const done = new Set(rows.map((r) => r.version));
     return this.migrations.filter((m) => !done.has(m.version));
   }
