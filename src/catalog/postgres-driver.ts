@@ -23,7 +23,8 @@
  * await catalog.listContainers(); // connects, migrates once, queries
  * ```
  */
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import { SregistryError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import type { PostgresTarget } from "./postgres-url.js";
@@ -49,12 +50,23 @@ const TIMESTAMP_OID = 1114;
 /** SQLSTATE of a statement naming a table that does not exist. */
 const UNDEFINED_TABLE = "42P01";
 
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === TIMESTAMP_OID
-      ? (value: string) => value
-      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
-};
+/**
+ * node-postgres, loaded when a PostgreSQL catalog is constructed: its ~40 CommonJS modules are not
+ * paid for by the commands of an SQLite catalog (ARCHITECTURE.md, "Start-up").
+ */
+function loadPg(): typeof pg {
+  return createRequire(import.meta.url)("pg") as typeof pg;
+}
+
+/** `timestamp` columns as the server's text; every other type as node-postgres parses it. */
+function typeParsers(driver: typeof pg): { getTypeParser: typeof pg.types.getTypeParser } {
+  return {
+    getTypeParser: ((oid: number, format?: string) =>
+      oid === TIMESTAMP_OID
+        ? (value: string) => value
+        : driver.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+  };
+}
 
 export class PostgresDriver implements SqlDriver {
   readonly dialect = "postgresql";
@@ -67,7 +79,8 @@ export class PostgresDriver implements SqlDriver {
     readonly target: PostgresTarget,
     private readonly migrations: readonly Migration[] = MIGRATIONS,
   ) {
-    this.pool = new pg.Pool({
+    const driver = loadPg();
+    this.pool = new driver.Pool({
       host: target.host,
       port: target.port,
       database: target.database,
@@ -79,7 +92,7 @@ export class PostgresDriver implements SqlDriver {
       connectionTimeoutMillis: 15_000,
       allowExitOnIdle: true,
       application_name: "sregistry",
-      types,
+      types: typeParsers(driver),
     });
     // An idle connection the server drops must not crash the process; the next query reconnects.
     this.pool.on("error", () => undefined);
