@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { postgresBinDir, startPostgres } from "../test/harness/postgres.js";
 import { Context } from "../src/api/context.js";
-import { images } from "../src/api/images.js";
+import { imageSummaries } from "../src/api/images.js";
 import { imagesTable } from "../src/cli/rows.js";
 
 const ROWS = Number(process.env.BENCH_CATALOG_ROWS ?? 10_000);
@@ -54,7 +54,7 @@ async function measure(label: string, env: Record<string, string>, home: string)
   for (let run = 0; run < RUNS; run++) {
     const started = performance.now();
     const ctx = new Context({ env, home });
-    const rows = await images(ctx);
+    const rows = await imageSummaries(ctx);
     query.push((performance.now() - started) / 1000);
     const table = imagesTable(rows, { color: false });
     total.push((performance.now() - started) / 1000);

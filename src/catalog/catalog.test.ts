@@ -233,6 +233,21 @@ forEachBackend((backend) => {
       assert.deepEqual(await names("17.1"), ["caffe2"]);
       assert.deepEqual(await names("nothing"), []);
     });
+
+    it("summaries are the same rows with only the columns the table shows", async () => {
+      for (const query of [undefined, "NVIDIA/", "busy", "nothing"]) {
+        const full = (await listed.listContainers(query)).map((r) => ({
+          created_at: r.created_at,
+          client: r.client,
+          collection: r.collection,
+          name: r.name,
+          tag: r.tag,
+          version: r.version,
+        }));
+        const summaries = (await listed.listContainerSummaries(query)).map((r) => ({ ...r }));
+        assert.deepEqual(summaries, full, String(query));
+      }
+    });
   });
 
   describe("updateContainer and transactions", () => {

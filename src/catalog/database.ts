@@ -20,6 +20,7 @@
  * ```
  */
 import { existsSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type BetterSqlite3 from "better-sqlite3";
@@ -86,13 +87,39 @@ const LOCK_TIMEOUT_MS = 30_000;
 
 function connect(dbPath: string, readonly: boolean): BetterSqlite3.Database {
   try {
-    const db = new Database(dbPath, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS });
+    const binding = sqliteAddonPath();
+    const db = new Database(dbPath, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: BUSY_TIMEOUT_MS,
+      ...(binding === undefined ? {} : { nativeBinding: binding }),
+    });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma("foreign_keys = ON");
     return db;
   } catch (err) {
     throw wrapError(err, dbPath);
   }
+}
+
+let addonPath: string | null | undefined;
+
+/**
+ * better-sqlite3's compiled addon, resolved directly. Without `nativeBinding` the driver asks the
+ * `bindings` package, which builds a stack trace to find the caller's package and tries a dozen
+ * candidate paths on disk at every start; `build/Release` is where `npm install` (node-gyp or
+ * prebuild-install) puts it. Anywhere else (a debug build, a bundler's layout), undefined: the
+ * driver's own search runs as before.
+ */
+export function sqliteAddonPath(): string | undefined {
+  if (addonPath === undefined) {
+    try {
+      addonPath = createRequire(import.meta.url).resolve("better-sqlite3/build/Release/better_sqlite3.node");
+    } catch {
+      addonPath = null;
+    }
+  }
+  return addonPath ?? undefined;
 }
 
 function wrapError(err: unknown, dbPath: string): Error {

@@ -23,7 +23,8 @@
  * await catalog.listContainers(); // connects, migrates once, queries
  * ```
  */
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import { SregistryError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import type { PostgresTarget } from "./postgres-url.js";
@@ -46,13 +47,26 @@ const WRITERS = 1;
 const MIGRATION = 2;
 
 const TIMESTAMP_OID = 1114;
+/** SQLSTATE of a statement naming a table that does not exist. */
+const UNDEFINED_TABLE = "42P01";
 
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === TIMESTAMP_OID
-      ? (value: string) => value
-      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
-};
+/**
+ * node-postgres, loaded when a PostgreSQL catalog is constructed: its ~40 CommonJS modules are not
+ * paid for by the commands of an SQLite catalog (ARCHITECTURE.md, "Start-up").
+ */
+function loadPg(): typeof pg {
+  return createRequire(import.meta.url)("pg") as typeof pg;
+}
+
+/** `timestamp` columns as the server's text; every other type as node-postgres parses it. */
+function typeParsers(driver: typeof pg): { getTypeParser: typeof pg.types.getTypeParser } {
+  return {
+    getTypeParser: ((oid: number, format?: string) =>
+      oid === TIMESTAMP_OID
+        ? (value: string) => value
+        : driver.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+  };
+}
 
 export class PostgresDriver implements SqlDriver {
   readonly dialect = "postgresql";
@@ -65,7 +79,8 @@ export class PostgresDriver implements SqlDriver {
     readonly target: PostgresTarget,
     private readonly migrations: readonly Migration[] = MIGRATIONS,
   ) {
-    this.pool = new pg.Pool({
+    const driver = loadPg();
+    this.pool = new driver.Pool({
       host: target.host,
       port: target.port,
       database: target.database,
@@ -77,7 +92,7 @@ export class PostgresDriver implements SqlDriver {
       connectionTimeoutMillis: 15_000,
       allowExitOnIdle: true,
       application_name: "sregistry",
-      types,
+      types: typeParsers(driver),
     });
     // An idle connection the server drops must not crash the process; the next query reconnects.
     this.pool.on("error", () => undefined);
@@ -165,16 +180,20 @@ export class PostgresDriver implements SqlDriver {
     });
   }
 
+  /**
+   * One round trip in the usual case (the table exists): the versions are read directly, and
+   * PostgreSQL's undefined_table error (SQLSTATE 42P01) means a fresh database, every step pending.
+   */
   private async pendingMigrations(pool: pg.Pool): Promise<Migration[]> {
-    const exists = await this.query(
-      pool,
-      "SELECT to_regclass('sregistry_migrations') IS NOT NULL AS present",
-      [],
-    );
-    if (!(exists.rows[0] as { present: boolean }).present) return [...this.migrations];
-    const rows = (await this.query(pool, "SELECT version FROM sregistry_migrations", [])).rows as {
-      version: number;
-    }[];
+    let rows: { version: number }[];
+    try {
+      rows = (await this.query(pool, "SELECT version FROM sregistry_migrations", [])).rows as {
+        version: number;
+      }[];
+    } catch (err) {
+      if ((err as { code?: unknown }).code === UNDEFINED_TABLE) return [...this.migrations];
+      throw err;
+    }
     const done = new Set(rows.map((r) => r.version));
     return this.migrations.filter((m) => !done.has(m.version));
   }

@@ -29,13 +29,36 @@ export type ImagesRow = Pick<
 >;
 
 /** The whole table, one `\n`-terminated line per entry; "" for no rows. */
-export function formatImagesTable(rows: readonly ImagesRow[], options: { color: boolean }): string {
+export function formatImagesTable(
+  rows: readonly ImagesRow[],
+  options: {
+    color: boolean;
+    /** Applied to every text field that came from outside (the CLI passes `sanitizeForTerminal`). */
+    clean?: (text: string) => string;
+  },
+): string {
   if (rows.length === 0) return "";
+  const clean = options.clean ?? ((text: string) => text);
   const prefix = options.color ? `${HEADER_COLOR}Containers: ${COLOR_OFF}` : "Containers: ";
-  const lines = [`${prefix}  [date]   [client]\t[uri]`];
-  rows.forEach((row, index) => {
-    const label = String(index + 1).padEnd(2) + " ";
-    lines.push(`${label}${formatLongDate(row.created_at)}\t   [${row.client}]\t${containerUri(row)}`);
-  });
-  return lines.join("\n") + "\n";
+  let table = `${prefix}  [date]   [client]\t[uri]\n`;
+  // Rows of one catalog share few distinct days: format each once (10,000 rows, a handful of dates).
+  const dates = new Map<string | null, string>();
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as ImagesRow;
+    let date = dates.get(row.created_at);
+    if (date === undefined) {
+      // Only digits and an English month name come out, whatever the column held.
+      date = formatLongDate(row.created_at);
+      dates.set(row.created_at, date);
+    }
+    const uri = containerUri({
+      collection: clean(row.collection),
+      name: clean(row.name),
+      tag: clean(row.tag),
+      version: row.version === null ? null : clean(row.version),
+    });
+    const label = String(index + 1).padEnd(2);
+    table += `${label} ${date}\t   [${clean(row.client)}]\t${uri}\n`;
+  }
+  return table;
 }

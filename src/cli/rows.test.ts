@@ -33,6 +33,22 @@ describe("imagesTable", () => {
     assert.equal(extra, undefined, "a newline in a tag cannot add a row");
   });
 
+  it("numbers rows and formats each row's own date, escaping only what needs it", () => {
+    const rows = [
+      row(),
+      row({ created_at: "2020-01-02 03:04:05.5", name: "plain", version: null }),
+      row({ name: "bidi\u202eeman", version: "v" }),
+      row({ created_at: "not a date" }),
+    ];
+    const lines = imagesTable(rows, { color: false }).text.split("\n");
+    assert.deepEqual(lines.slice(1), [
+      "1  November 26, 2026\t   [docker]\tlibrary/busybox:latest@v",
+      "2  January 02, 2020\t   [docker]\tlibrary/plain:latest",
+      "3  November 26, 2026\t   [docker]\tlibrary/bidi\\u202eeman:latest@v",
+      "4  \t   [docker]\tlibrary/busybox:latest@v",
+    ]);
+  });
+
   it("has no colour when asked for none", () => {
     assert.ok(imagesTable([row()], { color: false }).text.startsWith("Containers:   [date]"));
   });

@@ -13,17 +13,10 @@ import { parseMetrics, type ContainerRow } from "../catalog/catalog.js";
 import { formatImagesTable, type ImagesRow } from "./images-format.js";
 import { sanitizeForTerminal, TerminalText } from "../util/terminal.js";
 
-/** The `images` table (see catalog/images-format.ts), each field one line without controls. */
+/** The `images` table (see cli/images-format.ts), each field one line without controls. */
 export function imagesTable(rows: readonly ImagesRow[], options: { color: boolean }): TerminalText {
-  const safe = rows.map((row) => ({
-    created_at: sanitizeForTerminal(row.created_at),
-    client: sanitizeForTerminal(row.client),
-    collection: sanitizeForTerminal(row.collection),
-    name: sanitizeForTerminal(row.name),
-    tag: sanitizeForTerminal(row.tag),
-    version: row.version === null ? null : sanitizeForTerminal(row.version),
-  }));
-  return TerminalText.trusted(formatImagesTable(safe, options).replace(/\n$/, ""));
+  const table = formatImagesTable(rows, { color: options.color, clean: sanitizeForTerminal });
+  return TerminalText.trusted(table.endsWith("\n") ? table.slice(0, -1) : table);
 }
 
 /** A row for `--json` output: the columns, with `metrics` parsed (kept as text if it is not JSON). */

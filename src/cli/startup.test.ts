@@ -21,6 +21,12 @@ export async function load(url, context, next) {
 }
 `;
 writeFileSync(join(dir, "hooks.mjs"), HOOKS);
+// CommonJS modules a package requires internally (and ones loaded with createRequire) never pass
+// the ESM hook; the require cache at exit lists them.
+writeFileSync(
+  join(dir, "cjs-exit.cjs"),
+  `process.on("exit", () => require("node:fs").appendFileSync(process.env.MODULE_LOG, Object.keys(require.cache).map((f) => "file://" + f + "\\n").join("")));\n`,
+);
 writeFileSync(
   join(dir, "register.mjs"),
   `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});\n`,
@@ -35,7 +41,16 @@ function modulesLoadedBy(args: string[]): string[] {
   const home = mkdtempSync(join(dir, "home-"));
   const run = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--import", pathToFileURL(join(dir, "register.mjs")).href, MAIN.pathname, ...args],
+    [
+      "--require",
+      join(dir, "cjs-exit.cjs"),
+      "--import",
+      "tsx",
+      "--import",
+      pathToFileURL(join(dir, "register.mjs")).href,
+      MAIN.pathname,
+      ...args,
+    ],
     { env: { PATH: process.env.PATH, HOME: home, MODULE_LOG: log }, encoding: "utf8", timeout: 60_000 },
   );
   assert.ok(run.status === 0 || run.status === 1, `sregistry ${args.join(" ")}: ${run.stderr}`);
@@ -51,6 +66,11 @@ const PULL_ONLY = [
 ];
 /** What only a command that reads the catalog or the settings needs. */
 const CATALOG = [/\/node_modules\/better-sqlite3\//, /\/src\/(api|catalog|config|cache)\//];
+/**
+ * What an SQLite catalog does not need: the PostgreSQL driver, and the `bindings` package's search
+ * for better-sqlite3's addon (database.ts hands the driver its path).
+ */
+const NOT_FOR_SQLITE = [/\/node_modules\/(pg|pg-[a-z-]+|pgpass|bindings|file-uri-to-path)\//];
 
 function heavy(modules: string[], patterns: RegExp[]): string[] {
   return modules.filter((url) => patterns.some((pattern) => pattern.test(url)));
@@ -76,6 +96,11 @@ describe("start-up: modules a command loads", () => {
         `${args[0]} read the catalog`,
       );
       assert.deepEqual(heavy(modules, PULL_ONLY), [], args.join(" "));
+      assert.ok(
+        modules.some((url) => url.includes("/node_modules/better-sqlite3/")),
+        "the require cache is listed",
+      );
+      assert.deepEqual(heavy(modules, NOT_FOR_SQLITE), [], `${args.join(" ")} on an SQLite catalog`);
     }
   });
 });

@@ -35,7 +35,6 @@
  */
 import { BlobStore } from "../cache/blob-store.js";
 import { blobCacheDir } from "../cache/layout.js";
-import { checkSquashfsOptions } from "../image/squashfs/builder.js";
 import { chooseBuilder, parseBuilder } from "../image/squashfs/choose-builder.js";
 import { detectSquashfsTools } from "../image/squashfs/tools.js";
 import { parseCompression } from "../image/squashfs/compression.js";
@@ -51,9 +50,6 @@ import {
 } from "./job.js";
 import { checkTargets } from "./targets.js";
 import { keyFor, reuseExisting, lockBuild, resolveImage } from "./resolve-stage.js";
-import { downloadStage } from "./download-stage.js";
-import { buildStage } from "./build-stage.js";
-import { toolCompression } from "./assemble.js";
 
 export type { PipelineContext, PullOptions, PullResult } from "./job.js";
 
@@ -85,8 +81,13 @@ export async function pullWith(
   // An explicit level needs a tool that takes one: say so now, not after the download. (Only
   // then: probing the tools costs three process starts, too much for a re-pull answered at once.)
   const explicitLevel = compression.level !== undefined || compression.hc === true;
-  if (options.sandbox === undefined && explicitLevel && builder !== "native")
+  if (options.sandbox === undefined && explicitLevel && builder !== "native") {
+    const [{ checkSquashfsOptions }, { toolCompression }] = await Promise.all([
+      import("../image/squashfs/builder.js"),
+      import("./assemble.js"),
+    ]);
     checkSquashfsOptions({ ...toolCompression(compression), tool: builder });
+  }
   await checkTargets(ctx, remote, options, useCatalog);
 
   emit({ type: "stage", stage: "resolve" });
@@ -130,6 +131,7 @@ async function resolveAndBuild(job: Job, top: FetchedManifest | undefined): Prom
     : new BlobStore(blobCacheDir(ctx.settings), { verifyDigest: ctx.settings.verifyCache });
   try {
     const resolved = await resolveImage(job, top, store);
+    const { downloadStage, buildStage } = await loadBuildStages();
     // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
     const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
     try {
@@ -141,4 +143,17 @@ async function resolveAndBuild(job: Job, top: FetchedManifest | undefined): Prom
   } finally {
     await store.dispose();
   }
+}
+
+/**
+ * The download and build stages (the image writers, compression, the squashfs tools: about 80
+ * modules), loaded only when a pull builds: a re-pull answered from the catalog starts as fast as
+ * `get` plus one manifest request (ARCHITECTURE.md, "Start-up").
+ */
+async function loadBuildStages(): Promise<{
+  downloadStage: typeof import("./download-stage.js").downloadStage;
+  buildStage: typeof import("./build-stage.js").buildStage;
+}> {
+  const [download, build] = await Promise.all([import("./download-stage.js"), import("./build-stage.js")]);
+  return { downloadStage: download.downloadStage, buildStage: build.buildStage };
 }

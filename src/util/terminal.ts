@@ -37,6 +37,9 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 /** The same without `\n` and `\t`. */
 // eslint-disable-next-line no-control-regex -- as above
 const UNSAFE_EXCEPT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/** Whether a string holds any of them (no `g` flag: `test` keeps no state between calls). */
+// eslint-disable-next-line no-control-regex -- as above
+const HAS_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 /** Characters that can only occur inside JSON strings but that JSON.stringify leaves raw. */
 const JSON_UNESCAPED = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
@@ -54,8 +57,10 @@ function escapeChar(char: string): string {
 }
 
 /** Returns `text` with every terminal control character replaced by a visible escape. */
-export function sanitizeForTerminal(text: string, options: SanitizeOptions = {}): string {
-  if (!options.multiline) return text.replace(UNSAFE, escapeChar);
+export function sanitizeForTerminal(text: string, options?: SanitizeOptions): string {
+  // Fast path: almost every value is plain text, and a scan without a match allocates nothing.
+  if (!HAS_UNSAFE.test(text)) return text;
+  if (options?.multiline !== true) return text.replace(UNSAFE, escapeChar);
   return text.replace(/\r\n/g, "\n").replace(UNSAFE_EXCEPT_LAYOUT, escapeChar);
 }
 

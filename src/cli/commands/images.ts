@@ -5,7 +5,7 @@
  * output) and one short line on a terminal; `--json` prints `[]`.
  */
 import type { Command } from "commander";
-import { images } from "../../api/images.js";
+import { imageSummaries, images } from "../../api/images.js";
 import type { ContainerRow } from "../../catalog/catalog.js";
 import { imagesTable, rowForJson } from "../rows.js";
 import type { CliRuntime } from "../runtime.js";
@@ -28,7 +28,7 @@ export function registerImages(program: Command, rt: CliRuntime): void {
       }
       let found = 0;
       for (const word of words) {
-        const rows = await images(ctx, word);
+        const rows = await imageSummaries(ctx, word);
         found += rows.length;
         if (rows.length === 0) continue;
         // Printed through the logger at INFO, as the original: MESSAGELEVEL=QUIET hides the table.
