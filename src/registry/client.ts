@@ -35,7 +35,7 @@ import {
   type Transport,
 } from "./http.js";
 import { withLogging } from "./logging.js";
-import { withPlainHttpDetection } from "./network-errors.js";
+import { withCertificateDetection, withPlainHttpDetection } from "./network-errors.js";
 import {
   fetchManifest,
   type FetchedImageManifest,
@@ -145,7 +145,7 @@ export class RegistryClient {
       ? undefined
       : createHttpTransport({ httpsNoVerify: options.httpsNoVerify, userAgent: options.userAgent });
     const base = withPlainHttpDetection(
-      options.transport ?? this.owned!,
+      withCertificateDetection(options.transport ?? this.owned!),
       options.plainHttpHint ?? "configure the registry as insecure (plain http)",
     );
     const logged = withLogging(base, this.logger);

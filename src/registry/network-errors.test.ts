@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { createHttpTransport } from "./http.js";
 import {
   describeNetworkFailure,
+  isCertificateFailure,
   isPlainHttpAnswer,
   networkError,
+  withCertificateDetection,
   withPlainHttpDetection,
 } from "./network-errors.js";
 import { withRetry } from "./retry.js";
@@ -71,4 +73,36 @@ test("an https request answered in plain HTTP says so and how to allow it", asyn
     await plain.close();
   }
   assert.equal(isPlainHttpAnswer(Object.assign(new Error("EPROTO other"), { code: "EPROTO" })), false);
+});
+
+test("a failed certificate check names the registry and the two ways out", async () => {
+  const transport = withCertificateDetection(async () => {
+    throw Object.assign(new Error("unable to verify the first certificate"), {
+      code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    });
+  });
+  await assert.rejects(
+    transport({ method: "GET", url: "https://reg.example:5000/v2/" }),
+    (err: SregistryError) => {
+      assert.equal(err.code, "NETWORK");
+      assert.equal(
+        err.message,
+        "the TLS certificate of reg.example:5000 could not be verified (unable to verify the first certificate); " +
+          "trust its CA with NODE_EXTRA_CA_CERTS=<PEM file>, or set SREGISTRY_HTTPS_NOVERIFY=1 to skip verification",
+      );
+      return true;
+    },
+  );
+  const mismatch = withCertificateDetection(async () => {
+    throw Object.assign(new Error("Hostname/IP does not match certificate's altnames: \u001b[31m"), {
+      code: "ERR_TLS_CERT_ALTNAME_INVALID",
+    });
+  });
+  await assert.rejects(mismatch({ method: "GET", url: "https://127.0.0.2:1/v2/" }), (err: SregistryError) => {
+    assert.match(err.message, /could not be verified \(it is not issued for 127\.0\.0\.2\)/);
+    assert.doesNotMatch(err.message, /altnames/);
+    assert.ok(!err.message.includes("\u001b"), "no control character from the certificate");
+    return true;
+  });
+  assert.equal(isCertificateFailure(Object.assign(new Error("x"), { code: "ECONNRESET" })), false);
 });
