@@ -5,7 +5,11 @@
  *   cookie or the key, and the pull still succeeds;
  * - with `--debug` and `MESSAGELEVEL=DEBUG`, `record`, `pull` and a pull with a wrong key print neither
  *   the API key, its Basic (base64) forms nor the bearer JWT, and none lands in the catalog, cache or
- *   storage files. Every server here listens on loopback (127.0.0.1 and 127.0.0.2).
+ *   storage files;
+ * - a foreign layer's URL on another host is fetched without any credential. The CLI never contacts a
+ *   loopback layer URL (pull-foreign-urls.test.ts), so this case drives the production download path
+ *   (`connectRemote` + `downloadLayers`, the real nvidia client) with the loopback allowance for tests.
+ * Every server here listens on loopback (127.0.0.1 and 127.0.0.2).
  *
  * @example
  * ```sh
@@ -20,18 +24,24 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { extractSifPartition, nvidiaEnv, successPath } from "../harness/pull.js";
-import { runCli } from "../harness/cli.js";
+import { isolatedEnv, runCli } from "../harness/cli.js";
 import { pushImage, randomBytes } from "../harness/fixtures.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { tmpDir, type TmpDir } from "../harness/tools.js";
+import { Context } from "../../src/api/context.js";
+import { BlobStore } from "../../src/cache/blob-store.js";
+import { downloadLayers } from "../../src/pull/download.js";
+import { connectRemote } from "../../src/pull/remote.js";
+
+const NONDISTRIBUTABLE = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 
 /** A listener on 127.0.0.2 ("another host") that records request headers and answers with `serve`. */
 async function startOtherHost(
   serve: (path: string) => Promise<Buffer | undefined>,
-): Promise<{ server: Server; base: string; seen: IncomingHttpHeaders[] }> {
-  const seen: IncomingHttpHeaders[] = [];
+): Promise<{ server: Server; base: string; seen: { path: string; headers: IncomingHttpHeaders }[] }> {
+  const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
   const server = createServer((req, res) => {
-    seen.push(req.headers);
+    seen.push({ path: req.url ?? "/", headers: req.headers });
     serve(req.url ?? "/").then(
       (body) =>
         body ? res.writeHead(200, { "content-length": body.length }).end(body) : res.writeHead(404).end(),
@@ -61,7 +71,7 @@ describe("credentials end to end (CLI, token registry)", () => {
   const bearers = new Set<string>();
 
   before(async () => {
-    server = await startRegistry({ auth: "token" });
+    server = await startRegistry({ auth: "token", layerUrls: true });
     tmp = await tmpDir("credentials-e2e-");
     await pushImage(server, "nvidia/app:1", {
       layers: [1, 2].map((n) => ({ entries: [{ path: `layer${n}.bin`, content: randomBytes(50_000, n) }] })),
@@ -108,7 +118,7 @@ describe("credentials end to end (CLI, token registry)", () => {
     assert.equal(result.code, 0, result.stderr);
     const seen = other.seen.slice(before);
     assert.ok(seen.length >= 3, `config and both layers came from 127.0.0.2 (saw ${seen.length})`);
-    for (const headers of seen) {
+    for (const { headers } of seen) {
       assert.equal(headers.authorization, undefined);
       assert.equal(headers.cookie, undefined);
       assert.equal(headers["proxy-authorization"], undefined);
@@ -164,5 +174,72 @@ describe("credentials end to end (CLI, token registry)", () => {
     );
     for (const { path, bytes } of places)
       for (const [name, value] of secrets) assert.ok(!bytes.includes(value), `${name} found in ${path}`);
+  });
+
+  it("fetches a foreign layer URL on another host without any credential", async () => {
+    const accept = { accept: "application/vnd.oci.image.manifest.v1+json" };
+    const manifest = (await (
+      await server.adminFetch("/v2/nvidia/app/manifests/1", { headers: accept })
+    ).json()) as {
+      layers: { mediaType: string; digest: string; urls?: string[] }[];
+    };
+    const layer = manifest.layers[1]!;
+    const blobPath = `/v2/nvidia/app/blobs/${layer.digest}`;
+    layer.mediaType = NONDISTRIBUTABLE;
+    layer.urls = [`${other.base}${blobPath}`];
+    const put = await server.adminFetch("/v2/nvidia/app/manifests/foreign", {
+      method: "PUT",
+      headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" },
+      body: JSON.stringify(manifest),
+    });
+    assert.equal(put.status, 201, await put.text());
+
+    const base = join(tmp.path, "foreign");
+    const ctx = new Context({ env: { ...isolatedEnv(base), ...nvidiaEnv(server) }, home: base });
+    watch(false);
+    const seenBefore = other.seen.length;
+    const requestsBefore = server.requests.length;
+    try {
+      const remote = connectRemote(ctx, "nvidia://app:foreign");
+      const image = await remote.registry.resolveImage(
+        remote.reference.repository,
+        "foreign",
+        ctx.settings.platform,
+      );
+      const store = new BlobStore(join(base, "blobs"));
+      await downloadLayers({
+        store,
+        remote,
+        layers: image.layers,
+        threads: 1,
+        allowForeign: true,
+        emit: () => undefined,
+        foreignUrls: { allowLoopbackForTests: true },
+      });
+      assert.deepEqual(
+        await readFile(store.path(layer.digest)),
+        Buffer.from(await (await server.adminFetch(blobPath)).arrayBuffer()),
+      );
+    } finally {
+      server.intercept = undefined;
+    }
+    const seen = other.seen.slice(seenBefore);
+    assert.deepEqual(
+      seen.map((r) => r.path),
+      [blobPath],
+      "the foreign layer came from its URL",
+    );
+    const fromRegistry = server.requests.slice(requestsBefore);
+    assert.ok(!fromRegistry.some((r) => r.path.includes(layer.digest)), "not from the registry");
+    assert.ok(
+      fromRegistry.some((r) => r.authorization?.startsWith("Bearer ")),
+      "the registry did get a token",
+    );
+    const headers = seen[0]!.headers;
+    assert.equal(headers.authorization, undefined);
+    assert.equal(headers.cookie, undefined);
+    assert.equal(headers["proxy-authorization"], undefined);
+    for (const secret of [server.password!, ...bearers])
+      assert.ok(!JSON.stringify(headers).includes(secret), "no key or token in any header");
   });
 });
