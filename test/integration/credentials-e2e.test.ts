@@ -133,13 +133,14 @@ describe("credentials end to end (CLI, token registry)", () => {
     const key = server.password!;
     const base = join(tmp.path, "secrets");
     const debug = { ...nvidiaEnv(server), MESSAGELEVEL: "DEBUG" };
+    const wrongKey = `${key.slice(0, -4)}zzzz`;
     const outputs: string[] = [];
     watch(false);
     try {
       for (const [args, env] of [
         [["--debug", "record", "app:1"], debug],
         [["--debug", "pull", "app:1"], debug],
-        [["--debug", "pull", "app:1"], { ...debug, SREGISTRY_NVIDIA_TOKEN: `${key.slice(0, -4)}zzzz` }],
+        [["--debug", "pull", "app:1"], { ...debug, SREGISTRY_NVIDIA_TOKEN: wrongKey }],
       ] as const) {
         const result = await runCli([...args], { env, baseDir: base });
         outputs.push(result.stdout, result.stderr);
@@ -154,6 +155,8 @@ describe("credentials end to end (CLI, token registry)", () => {
     assert.ok(bearers.size >= 1);
     const secrets = new Map<string, string>([
       ["API key", key],
+      ["wrong API key", wrongKey],
+      ["base64 $oauthtoken:WRONG", Buffer.from(`$oauthtoken:${wrongKey}`).toString("base64")],
       ["base64 $oauthtoken:KEY", Buffer.from(`$oauthtoken:${key}`).toString("base64")],
       ["base64 KEY", Buffer.from(key).toString("base64")],
       ...[...bearers].flatMap((jwt, i): [string, string][] => [
@@ -174,6 +177,11 @@ describe("credentials end to end (CLI, token registry)", () => {
     );
     for (const { path, bytes } of places)
       for (const [name, value] of secrets) assert.ok(!bytes.includes(value), `${name} found in ${path}`);
+    // The secrets file keeps the accepted key (that is its job) but never a short-lived token.
+    const secretsFile = await readFile(join(base, ".sregistry"));
+    for (const jwt of bearers) assert.ok(!secretsFile.includes(jwt), "no bearer token in the secrets file");
+    assert.ok(!secretsFile.includes(wrongKey), "the refused key is not saved");
+    assert.ok(secretsFile.includes(key), "the byte scan does find a key where one is stored");
   });
 
   it("fetches a foreign layer URL on another host without any credential", async () => {
