@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's own test runner, TypeScript loaded by tsx.
 // `--unit` limits the run to src/ (no registry servers needed); extra arguments filter file paths.
+// Every skipped test is listed with its reason at the end; with CI=true (set by .ci/run) a skip not
+// listed in .ci/allowed-skips.txt fails the run (scripts/skips.mjs).
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ensureTools } from "./ensure-tools.mjs";
+import { checkSkips, readAllowed, readSkips } from "./skips.mjs";
 
 const args = process.argv.slice(2);
 const unitOnly = args.includes("--unit");
@@ -30,9 +35,25 @@ if (files.length === 0) {
   console.error("no test files matched");
   process.exit(1);
 }
+const skipDir = mkdtempSync(join(tmpdir(), "sregistry-skips-"));
+const skipFile = join(skipDir, "skips.jsonl");
+const reporter = fileURLToPath(new URL("./skip-reporter.mjs", import.meta.url));
 const result = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-concurrency=2",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    `--test-reporter=${reporter}`,
+    `--test-reporter-destination=${skipFile}`,
+    ...files,
+  ],
   { stdio: "inherit" },
 );
-process.exit(result.status ?? 1);
+const allowed = readAllowed(fileURLToPath(new URL("../.ci/allowed-skips.txt", import.meta.url)));
+const skipStatus = checkSkips(readSkips(skipFile), { ci: process.env.CI === "true", allowed });
+rmSync(skipDir, { recursive: true, force: true });
+process.exit((result.status ?? 1) || skipStatus);

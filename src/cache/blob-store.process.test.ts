@@ -125,26 +125,35 @@ describe("BlobStore across processes", { timeout: 60_000 }, () => {
   const canSwitchUser =
     process.getuid?.() === 0 && spawnSync("runuser", ["-u", "nobody", "--", "true"]).status === 0;
 
-  it("works as an unprivileged user and keeps the cache private", { skip: !canSwitchUser }, async () => {
-    const base = join(dir, "as-nobody");
-    await mkdir(base);
-    await chmod(dir, 0o755); // let nobody traverse the test directory
-    await chown(base, NOBODY_UID, NOBODY_UID);
-    const nobodyRoot = join(base, "cache", "sregistry", "blobs");
-    const run = runChild(nobodyRoot, server, "nobody");
-    children.push(run.child);
-    const outcome = await run.done;
-    assert.equal(outcome.code, 0, outcome.output);
-    const { path } = JSON.parse(outcome.output) as { path: string };
-    const file = await stat(path);
-    assert.equal(file.uid, NOBODY_UID);
-    assert.equal(file.mode & 0o777, 0o600);
-    for (const sub of ["cache", "cache/sregistry", "cache/sregistry/blobs", "cache/sregistry/blobs/sha256"]) {
-      const info = await stat(join(base, sub));
-      assert.equal(info.mode & 0o777, 0o700, sub);
-      assert.equal(info.uid, NOBODY_UID, sub);
-    }
-    assert.ok((await readFile(path)).equals(BLOB));
-    assert.deepEqual(await contents(nobodyRoot), { blobs: [server.digest.slice(7)], tmp: [], locks: [] });
-  });
+  it(
+    "works as an unprivileged user and keeps the cache private",
+    { skip: !canSwitchUser && "needs root and runuser to switch to nobody" },
+    async () => {
+      const base = join(dir, "as-nobody");
+      await mkdir(base);
+      await chmod(dir, 0o755); // let nobody traverse the test directory
+      await chown(base, NOBODY_UID, NOBODY_UID);
+      const nobodyRoot = join(base, "cache", "sregistry", "blobs");
+      const run = runChild(nobodyRoot, server, "nobody");
+      children.push(run.child);
+      const outcome = await run.done;
+      assert.equal(outcome.code, 0, outcome.output);
+      const { path } = JSON.parse(outcome.output) as { path: string };
+      const file = await stat(path);
+      assert.equal(file.uid, NOBODY_UID);
+      assert.equal(file.mode & 0o777, 0o600);
+      for (const sub of [
+        "cache",
+        "cache/sregistry",
+        "cache/sregistry/blobs",
+        "cache/sregistry/blobs/sha256",
+      ]) {
+        const info = await stat(join(base, sub));
+        assert.equal(info.mode & 0o777, 0o700, sub);
+        assert.equal(info.uid, NOBODY_UID, sub);
+      }
+      assert.ok((await readFile(path)).equals(BLOB));
+      assert.deepEqual(await contents(nobodyRoot), { blobs: [server.digest.slice(7)], tmp: [], locks: [] });
+    },
+  );
 });
