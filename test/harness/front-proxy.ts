@@ -88,7 +88,12 @@ async function route(req: IncomingMessage, res: ServerResponse, options: FrontOp
     res.writeHead(404, { "Content-Type": "text/plain" });
     return res.end("not found");
   }
-  if (issuer && bearerExpired(req.headers.authorization)) return sendExpired(req, res, port);
+  if (
+    issuer &&
+    (bearerExpired(req.headers.authorization) || expiredByTest(issuer, req.headers.authorization))
+  ) {
+    return sendExpired(req, res, port);
+  }
   proxy(req, res, options.backendPort, issuer ? port : undefined);
 }
 
@@ -131,6 +136,11 @@ function bearerExpired(authorization: string | undefined): boolean {
   const exp = jwtExpiry(match[1]!);
   // distribution allows 60 s of leeway; nvcr.io-like strictness makes refresh tests meaningful.
   return exp !== undefined && exp <= Date.now() / 1000;
+}
+
+function expiredByTest(issuer: TokenIssuer, authorization: string | undefined): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
+  return match !== null && issuer.expiredByTest(match[1]!);
 }
 
 function sendExpired(req: IncomingMessage, res: ServerResponse, frontPort: number): void {

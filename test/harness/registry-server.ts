@@ -61,6 +61,8 @@ export interface RegistryServer {
   adminFetch(path: string, init?: RequestInit): Promise<Response>;
   /** Signs a token (token mode) without going through `/proxy_auth`; not counted. */
   mintToken(scopes: string[], ttlSeconds?: number): string;
+  /** Token mode: the front answers every token handed out so far as expired; later ones are valid. */
+  expireTokens(): void;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ async function startIn(tmp: TmpDir, options: RegistryOptions): Promise<RegistryS
       return creds.issuer?.issued ?? 0;
     },
     requests,
+    expireTokens: () => creds.issuer?.expireIssued(),
     adminFetch: (path, init = {}) => {
       const headers = new Headers(init.headers);
       const authorization = adminAuth(path);

@@ -44,6 +44,13 @@ export interface TokenIssuer {
   mint(access: AccessEntry[], ttlSeconds?: number, subject?: string): string;
   /** Answers `GET /proxy_auth?scope=...` like nvcr.io. */
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Treats every token handed out so far as expired from now on, as if its lifetime had run out;
+   * tokens issued later are valid. Lets a test expire a token mid-pull without waiting on a clock.
+   */
+  expireIssued(): void;
+  /** Whether `token` was handed out before the last `expireIssued()`. */
+  expiredByTest(token: string): boolean;
 }
 
 export const OAUTH_USERNAME = "$oauthtoken";
@@ -65,6 +72,8 @@ class Issuer implements TokenIssuer {
   readonly issuer = "authn.sregistry.test";
   readonly service = "registry";
   issued = 0;
+  private readonly handedOut = new Set<string>();
+  private readonly expired = new Set<string>();
 
   constructor(
     private readonly key: KeyObject,
@@ -104,7 +113,17 @@ class Issuer implements TokenIssuer {
     const granted = who === "user" ? requested : pullOnly(requested);
     this.issued += 1;
     const token = this.mint(granted, undefined, who === "user" ? OAUTH_USERNAME : "");
+    this.handedOut.add(token);
     sendJson(res, 200, { token, expires_in: this.options.ttlSeconds, issued_at: new Date().toISOString() });
+  }
+
+  expireIssued(): void {
+    for (const token of this.handedOut) this.expired.add(token);
+    this.handedOut.clear();
+  }
+
+  expiredByTest(token: string): boolean {
+    return this.expired.has(token);
   }
 }
 

@@ -21,6 +21,7 @@ after(() => Promise.all(dirs.map((d) => d.cleanup())));
 
 // Each worker: op i adds `race/img:t<i%5>` (content unique to the worker) from its own folder;
 // every third op removes the worker's add from two ops earlier. Prints the uris it left behind.
+// Both start their first operation at the same moment: each says "ready" and waits for "go".
 const WORKER = `
 const { Sregistry } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/api/sregistry.ts")).href)});
 const { tinySif } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "src/image/sif/tiny-sif.testing.ts")).href)});
@@ -29,6 +30,10 @@ const { join } = await import("node:path");
 const [id, work, ops] = process.argv.slice(2);
 const client = new Sregistry({ env: process.env });
 mkdirSync(work, { recursive: true });
+// Barrier: report ready (modules loaded, the slow part of starting), then wait for the word to go.
+process.stdout.write("ready\\n");
+await new Promise((resolve) => process.stdin.once("data", resolve));
+process.stdin.destroy();
 const kept = [];
 for (let i = 0; i < Number(ops); i++) {
   if (i % 3 === 2) {
@@ -45,20 +50,44 @@ client.close();
 process.stdout.write(JSON.stringify(kept));
 `;
 
-function runWorker(script: string, id: string, work: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, id, work, String(OPERATIONS)], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 128, stdout, stderr }));
+interface Worker {
+  /** Settles when the worker has loaded and waits for `go`. */
+  ready: Promise<void>;
+  go(): void;
+  done: Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+function startWorker(script: string, id: string, work: string, env: NodeJS.ProcessEnv): Worker {
+  const child = spawn(process.execPath, ["--import", "tsx", script, id, work, String(OPERATIONS)], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
   });
+  let stdout = "";
+  let stderr = "";
+  let signalReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (signalReady = resolve));
+  child.stdout.on("data", (b: Buffer) => {
+    stdout += b.toString();
+    if (stdout.startsWith("ready\n")) signalReady();
+  });
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      signalReady(); // a worker that died before the barrier must not hold the other one
+      resolve({ code: code ?? 128, stdout: stdout.replace(/^ready\n/, ""), stderr });
+    });
+  });
+  return { ready, go: () => child.stdin.end("go\n"), done };
+}
+
+/** Starts both workers and lets them begin together once both are loaded. */
+async function runTogether(a: Worker, b: Worker) {
+  await Promise.all([a.ready, b.ready]);
+  a.go();
+  b.go();
+  return Promise.all([a.done, b.done]);
 }
 
 /** Every file and folder under `root` (relative), hidden ones included. */
@@ -93,10 +122,10 @@ forEachBackend((backend) => {
         SREGISTRY_CLIENT_SECRETS: join(base.path, "secrets"),
         TMPDIR: base.path,
       };
-      const [a, b] = await Promise.all([
-        runWorker(script, "a", join(base.path, "work-a"), env),
-        runWorker(script, "b", join(base.path, "work-b"), env),
-      ]);
+      const [a, b] = await runTogether(
+        startWorker(script, "a", join(base.path, "work-a"), env),
+        startWorker(script, "b", join(base.path, "work-b"), env),
+      );
       for (const result of [a, b]) {
         assert.equal(result.code, 0, result.stderr);
         assert.doesNotMatch(result.stderr, /locked|busy/i);

@@ -44,10 +44,10 @@ async function assertNothingVisible(base: string): Promise<void> {
         .filter((n) => n.endsWith(".sif") && !n.split("/").pop()!.startsWith("."))
     : [];
   assert.deepEqual(visible, [], "no SIF in storage");
+  // The pull opens the catalog to look for a reusable image before it downloads anything.
   const db = join(base, ".singularity", "sregistry.db");
-  if (existsSync(db)) {
-    assert.equal((await run("sqlite3", [db, "SELECT count(*) FROM container"])).stdout.trim(), "0");
-  }
+  assert.ok(existsSync(db), "the catalog was opened before the interrupt");
+  assert.equal((await run("sqlite3", [db, "SELECT count(*) FROM container"])).stdout.trim(), "0");
 }
 
 /** Files (not folders) under `dir`, as relative paths; the empty build folder may stay. */
@@ -108,7 +108,9 @@ describe("pull: interrupts", () => {
       try {
         await cli.waitFor(/Downloading/);
         while (!blobGets(server, from).some((p) => p.endsWith(slowLayer))) await sleep(20);
-        await sleep(300); // some of the slow layer arrived, the small one is done
+        // The small layer is verified once its file is in the cache under its digest.
+        const verified = join(base, ".singularity", "sregistry", "blobs", "sha256", smallLayer.slice(7));
+        while (!existsSync(verified)) await sleep(20);
         cli.child.kill(signal);
         const result = await cli.done;
         const status = { SIGINT: 130, SIGTERM: 143, SIGKILL: 137 }[signal];
@@ -159,7 +161,11 @@ describe("pull: interrupts", () => {
       );
       try {
         await cli.waitFor(/Building image/);
-        await sleep(150);
+        // Interrupt once the build has begun writing: its temporary SIF is in storage (and, with
+        // tar2sqfs, the external tool is running).
+        const storage = join(base, ".singularity", "shub");
+        while ((await filesIn(storage)).length === 0) await sleep(20);
+        if (compression === "zstd") while ((await squashfsToolsFor(base)).length === 0) await sleep(20);
         cli.child.kill(signal);
         const result = await cli.done;
         assert.equal(result.code, signal === "SIGINT" ? 130 : 137, result.stderr);

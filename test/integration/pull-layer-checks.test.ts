@@ -239,9 +239,9 @@ describe("pull: layer content checks", () => {
     assert.equal(rows, 0);
   });
 
-  it("stops a gzip bomb at the configured bound, keeping nothing", async () => {
+  // The error names the bound it stopped at; the timeout is only a hang guard.
+  it("stops a gzip bomb at the configured bound, keeping nothing", { timeout: 120_000 }, async () => {
     assert.ok(bombs.gzip.blob.length < 300_000, `gzip of zeros is ${bombs.gzip.blob.length} bytes`);
-    const started = Date.now();
     const { result, stored, rows } = await pull("gzbomb", ["docker://library/gzbomb:1"], {
       SREGISTRY_INFLATE_FLOOR: "32M",
     });
@@ -258,7 +258,6 @@ describe("pull: layer content checks", () => {
     );
     assert.deepEqual(stored, []);
     assert.equal(rows, 0);
-    assert.ok(Date.now() - started < 60_000);
   });
 
   it("pulls the same image once the floor is raised above its size", async () => {

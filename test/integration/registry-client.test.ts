@@ -300,7 +300,7 @@ describe("registry client, nvcr.io-like token auth", () => {
   let stopped = false;
 
   before(async () => {
-    server = await startRegistry({ auth: "token", tokenTtlSeconds: 2 });
+    server = await startRegistry({ auth: "token" });
     await pushImage(server, "nvidia/app:1", sampleImage());
   });
   after(async () => {
@@ -315,9 +315,14 @@ describe("registry client, nvcr.io-like token auth", () => {
       const first = await client.resolveImage("nvidia/app", "1", AMD64);
       const afterFirst = server.tokenRequests;
       assert.ok(afterFirst > tokensBefore, "a token was requested");
-      await new Promise((r) => setTimeout(r, 2300)); // the 2 s token has expired
+      // The token the client holds expires now (it still has minutes by its expires_in, so
+      // only the registry's refusal can make the client renew it).
+      server.expireTokens();
+      const expiredFrom = server.requests.length;
       const second = await client.resolveImage("nvidia/app", "1", AMD64);
       assert.equal(second.manifest.digest, first.manifest.digest);
+      const refused = server.requests.slice(expiredFrom).filter((r) => r.status === 401);
+      assert.ok(refused.length >= 1, "the expired token was refused");
       assert.ok(server.tokenRequests > afterFirst, "a new token was requested after expiry");
 
       const seen = server.requests.slice(startRequests);
