@@ -235,6 +235,18 @@ export class Catalog {
     return raw && toRow(raw);
   }
 
+  /** The rows with a local file of one collection/name/tag, newest first (`getContainer`'s order). */
+  async localContainers(query: Omit<ContainerQuery, "version">): Promise<ContainerRow[]> {
+    const collection = await this.findCollection(query.collection);
+    if (!collection) return [];
+    const raw = await this.sql.all<RawContainerRow>(
+      `${SELECT_ROWS} WHERE container.collection_id = ? AND container.name = ? AND container.tag = ?
+       AND container.image IS NOT NULL ${PREFERRED_ORDER}`,
+      [collection.id, query.name, query.tag],
+    );
+    return raw.map(toRow);
+  }
+
   /** The original's `images` match; no query, "" or "*" lists every row. Rows in id order. */
   async listContainers(query?: string): Promise<ContainerRow[]> {
     return (await this.sql.all<RawContainerRow>(...this.listing(SELECT_ROWS, query))).map(toRow);

@@ -18,7 +18,7 @@
  * try { await pull(ctx, image, { onEvent: (e) => progress.handle(e) }); } finally { progress.close(); }
  * ```
  */
-import type { LayerInfo, PullEvent } from "../pull/events.js";
+import type { LayerInfo, PullEvent, PullOutput } from "../pull/events.js";
 import type { Writer } from "../util/log.js";
 import { formatBytes } from "../util/disk.js";
 import { sanitizeForTerminal } from "../util/terminal.js";
@@ -26,6 +26,17 @@ import { sanitizeForTerminal } from "../util/terminal.js";
 const BAR_WIDTH = 24;
 const REDRAW_MS = 100;
 const MAX_LAYER_LINES = 12;
+
+/** Build-stage wording per output: the log line's steps and the live line's name and verb. */
+const BUILD_LABELS: Record<PullOutput, { steps: string; name: string; verb: string }> = {
+  sif: { steps: "Building image (flatten layers → squashfs → SIF)...", name: "SIF", verb: "flattened" },
+  squashfs: {
+    steps: "Building image (flatten layers → squashfs for enroot)...",
+    name: "squashfs",
+    verb: "flattened",
+  },
+  sandbox: { steps: "Building sandbox (flatten layers → directory)...", name: "sandbox", verb: "extracted" },
+};
 
 interface LayerState extends LayerInfo {
   done: number;
@@ -51,6 +62,7 @@ export class PullProgress {
   private builtBytes = 0;
   private buildStarted = 0;
   private stage = "";
+  private output: PullOutput = "sif";
   private openLine = false;
 
   constructor(
@@ -79,7 +91,8 @@ export class PullProgress {
         this.line(`Up to date: ${event.uri} was already built from the same manifest`);
         break;
       case "stage":
-        this.onStage(event.stage);
+        if (event.output) this.output = event.output;
+        this.onStage(event.stage, event.recorded ?? true);
         break;
       case "layer-progress":
         this.find(event.digest).done += event.bytes;
@@ -115,7 +128,7 @@ export class PullProgress {
     this.endLine();
   }
 
-  private onStage(stage: string): void {
+  private onStage(stage: string, recorded: boolean): void {
     const previous = this.stage;
     this.stage = stage;
     if (stage === "download") {
@@ -138,12 +151,18 @@ export class PullProgress {
       }
       this.buildStarted = this.now();
       if (this.options.tty) this.drawBuild(true);
-      else this.line("Building image (flatten layers → squashfs → SIF)...");
+      else this.line(BUILD_LABELS[this.output].steps);
     }
     if (stage === "store") {
       this.drawBuild(true);
       this.endLine();
-      if (!this.options.tty) this.line("Storing image and updating the catalog...");
+      if (!this.options.tty) {
+        this.line(
+          recorded
+            ? "Storing image and updating the catalog..."
+            : `Placing the ${BUILD_LABELS[this.output].name}...`,
+        );
+      }
     }
   }
 
@@ -223,8 +242,9 @@ export class PullProgress {
     if (!force && now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
     const seconds = (now - this.buildStarted) / 1000;
+    const { name, verb } = BUILD_LABELS[this.output];
     this.out.write(
-      `\r\x1b[2KBuilding SIF: ${formatBytes(this.builtBytes)} of files flattened in ${seconds.toFixed(1)} s`,
+      `\r\x1b[2KBuilding ${name}: ${formatBytes(this.builtBytes)} of files ${verb} in ${seconds.toFixed(1)} s`,
     );
     this.openLine = true;
   }

@@ -26,6 +26,7 @@ import { buildTempPath, removeTree } from "./temp-files.js";
 import { type PullResult, type Job, explainFullDisk, outputSuffix } from "./job.js";
 import { checkSandboxTarget } from "./targets.js";
 import { storeResult } from "./store-stage.js";
+import type { PullOutput } from "./events.js";
 
 export async function buildStage(
   job: Job,
@@ -35,7 +36,7 @@ export async function buildStage(
 ): Promise<PullResult> {
   const { options, emit, timer } = job;
   const signal = options.signal;
-  emit({ type: "stage", stage: "build" });
+  emit({ type: "stage", stage: "build", output: buildOutput(options) });
   if (options.sandbox !== undefined) {
     return explainFullDisk(outDir, "the sandbox", job.outputBytes, () =>
       buildSandbox(job, resolved, stored, outDir),
@@ -63,7 +64,7 @@ export async function buildStage(
       }),
     );
     timer.end("build");
-    emit({ type: "stage", stage: "store" });
+    emit({ type: "stage", stage: "store", recorded: job.useCatalog });
     const result = await storeResult(job, resolved, tmpPath);
     timer.end("store");
     emit({ type: "done", path: result.path, uri: result.uri, seconds: timer.seconds });
@@ -71,6 +72,11 @@ export async function buildStage(
   } finally {
     await removeTree(tmpPath).catch(() => undefined);
   }
+}
+
+function buildOutput(options: Job["options"]): PullOutput {
+  if (options.sandbox !== undefined) return "sandbox";
+  return options.format === "squashfs" ? "squashfs" : "sif";
 }
 
 async function buildSandbox(
@@ -109,7 +115,7 @@ async function buildSandbox(
     });
     await applyRootAttributes(tmpDir, root);
     job.timer.end("build");
-    job.emit({ type: "stage", stage: "store" });
+    job.emit({ type: "stage", stage: "store", recorded: false });
     await checkSandboxTarget(target);
     await rmdir(target).catch((err: unknown) => {
       if (!isErrnoCode(err, "ENOENT")) throw err;

@@ -15,6 +15,7 @@
  */
 import type { Readable } from "node:stream";
 import { digestOf, parseDigest, type Digest } from "../oci/digest.js";
+import { isBadSource, refuseSource } from "../util/bad-source.js";
 import { SregistryError } from "../util/errors.js";
 import { discardBody, readBody } from "./body.js";
 import { responseError } from "./errors.js";
@@ -77,7 +78,12 @@ export async function openBlob(request: BlobRequest): Promise<OpenedBlob> {
   return { body: res.body, status: 206, totalSize, contentLength, url: res.url };
 }
 
-/** Reads a config blob whole (≤ 8 MiB), checking its size and digest against the descriptor. */
+/**
+ * Reads a config blob whole (≤ 8 MiB), checking its size and digest against the descriptor.
+ * A mirror's body too long to be checked in memory comes as a stream that only we can see running
+ * past the config's size: that mirror is set aside for this blob (util/bad-source.ts) and the blob
+ * asked for again, from the next source (the origin last), as the blob cache does for a layer.
+ */
 export async function readConfigBlob(
   request: Omit<BlobRequest, "digest" | "offset">,
   descriptor: Descriptor,
@@ -86,11 +92,33 @@ export async function readConfigBlob(
   if (descriptor.size > MAX_CONFIG_BYTES) {
     throw new SregistryError(`image config ${where} is larger than 8 MiB`, { code: "MANIFEST_INVALID" });
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readConfigOnce(request, descriptor, where);
+    } catch (err) {
+      // Each refusal sets one source aside for this blob, so the origin is reached; the bound is a guard.
+      if (!isBadSource(err) || attempt >= MAX_CONFIG_SOURCES) throw err;
+    }
+  }
+}
+
+/** Sources tried for one config blob: mirrors set aside one by one, then the origin. */
+const MAX_CONFIG_SOURCES = 8;
+
+async function readConfigOnce(
+  request: Omit<BlobRequest, "digest" | "offset">,
+  descriptor: Descriptor,
+  where: string,
+): Promise<{ bytes: Buffer; digest: Digest }> {
   const blob = await openBlob({ ...request, digest: descriptor.digest });
   const mismatch = (why: string): SregistryError =>
     new SregistryError(`image config ${where}: ${why}`, { code: "DIGEST_MISMATCH" });
-  const bytes = await readBody(blob.body, descriptor.size, () =>
-    mismatch(`larger than ${descriptor.size} bytes`),
+  const bytes = await readBody(
+    blob.body,
+    descriptor.size,
+    () =>
+      refuseSource(blob.body, `a body longer than the config's ${descriptor.size} bytes`) ??
+      mismatch(`larger than ${descriptor.size} bytes`),
   );
   if (bytes.length !== descriptor.size)
     throw mismatch(`got ${bytes.length} bytes, expected ${descriptor.size}`);

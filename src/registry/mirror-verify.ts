@@ -13,8 +13,9 @@
  * bad answer. A longer body is handed on as it streams and checked at its end; if it fails (wrong
  * digest, connection cut, stall past the socket's idle timeout) the body fails with a
  * BadSourceError, which tells the blob cache to discard what it received and fetch the blob
- * again from byte 0, from the next source (util/bad-source.ts); the blob cache can also refuse
- * such a body itself when it runs past the blob's size, which only it knows. A manifest longer than
+ * again from byte 0, from the next source (util/bad-source.ts); the blob cache (and the config
+ * reader, blob.ts) can also refuse such a body itself when it runs past the blob's size, which
+ * only it knows. A manifest longer than
  * `MAX_MANIFEST_BYTES` is refused like a wrong one.
  *
  * @example

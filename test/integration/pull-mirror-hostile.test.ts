@@ -6,7 +6,9 @@
  * - a 9 MiB layer (larger than what is checked in memory, so it is checked as it streams) with
  *   one byte changed,
  * - a small layer cut short (the connection closed half-way).
- * The config blob is served honestly by the proxy. The pull must succeed, give the SIF a clean
+ * The config blob is served honestly by the proxy there; a second image's config blob is served as
+ * 9 MiB of other bytes (past the in-memory check, so it streams and runs past the config's size).
+ * The pull must succeed, give the SIF a clean
  * pull (straight from the origin) gives, fetch the refused content from the origin, name the
  * mirror in `--debug`, and leave only verified blobs (and no temp file) in the cache.
  *
@@ -157,6 +159,45 @@ describe("pull through a mirror that serves wrong bytes", () => {
       assert.equal(sha256(await readFile(join(blobs, "sha256", name))), name, "only verified blobs are kept");
     }
     assert.deepEqual(await readdir(join(blobs, "tmp")), [], "no temp file is left");
+  });
+
+  it("falls back to the origin for a config blob the mirror answers with more than 8 MiB", async () => {
+    await pushImage(origin, "nvidia/cfg:1", {
+      layers: [{ entries: [{ path: "c.bin", content: randomBytes(10_000, "cfg") }] }],
+      config: { Cmd: ["/bin/true"] },
+    });
+    const res = await origin.adminFetch("/v2/nvidia/cfg/manifests/1", {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    const { config } = (await res.json()) as StoredManifest;
+    const junk = randomBytes(9 * 1024 * 1024, "junk");
+    let servedJunk = 0;
+    mirror.intercept = (req, reply) => {
+      if (req.method !== "GET" || req.url !== `/v2/nvidia/cfg/blobs/${config.digest}`) return false;
+      servedJunk++;
+      reply.writeHead(200, { "content-length": String(junk.length) });
+      reply.end(junk);
+      return true;
+    };
+    const from = origin.requests.length;
+    const run = await runCli(["--debug", "pull", "nvidia://cfg:1"], { env, baseDir: join(tmp.path, "cfg") });
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    assert.ok(successPath(run.stdout));
+    assert.equal(servedJunk, 1, "the mirror was asked once for the config");
+    const originConfigGets = origin.requests
+      .slice(from)
+      .filter((r) => r.method === "GET" && r.path.endsWith(`/blobs/${config.digest}`)).length;
+    assert.ok(originConfigGets >= 1, "the origin served the config");
+    assert.ok(
+      run.stderr
+        .split("\n")
+        .some(
+          (l) =>
+            l.includes(`mirror ${mirror.host} served a body longer than the config`) &&
+            l.includes(config.digest),
+        ),
+      "the refused config is named in --debug",
+    );
   });
 });
 

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { PullProgress, bar } from "../../src/cli/progress.js";
-import type { PullEvent } from "../../src/pull/events.js";
+import type { PullEvent, PullOutput } from "../../src/pull/events.js";
 import { dockerEnv, successPath } from "../harness/pull.js";
 import { runCli } from "../harness/cli.js";
 import { pushImage, sampleImage } from "../harness/fixtures.js";
@@ -23,7 +23,7 @@ const A = "sha256:" + "a".repeat(64);
 const B = "sha256:" + "b".repeat(64);
 const C = "sha256:" + "c".repeat(64);
 
-function render(tty: boolean): string {
+function render(tty: boolean, output?: PullOutput, recorded?: boolean): string {
   let now = 0;
   let text = "";
   const progress = new PullProgress({ write: (t: string) => (text += t) }, { tty, now: () => now });
@@ -50,9 +50,9 @@ function render(tty: boolean): string {
     [2100, { type: "layer-progress", digest: B, bytes: 1_500_000 }],
     [2100, { type: "layer-done", digest: B, cached: false, downloaded: 3_000_000 }],
     [2100, { type: "layer-done", digest: C, cached: true, downloaded: 0 }],
-    [2100, { type: "stage", stage: "build" }],
+    [2100, { type: "stage", stage: "build", ...(output ? { output } : {}) }],
     [2600, { type: "build-progress", bytes: 7_000_000 }],
-    [3100, { type: "stage", stage: "store" }],
+    [3100, { type: "stage", stage: "store", ...(recorded !== undefined ? { recorded } : {}) }],
     [
       3300,
       {
@@ -95,6 +95,22 @@ describe("pull progress rendering", () => {
     ]);
   });
 
+  it("names the real output of the build: squashfs for enroot, or a sandbox directory", () => {
+    const squashfs = render(false, "squashfs", false);
+    assert.match(squashfs, /^Building image \(flatten layers → squashfs for enroot\)\.\.\.$/m);
+    assert.match(squashfs, /^Placing the squashfs\.\.\.$/m);
+    assert.ok(!squashfs.includes("SIF") && !squashfs.includes("catalog"), squashfs);
+    assert.ok(
+      render(true, "squashfs").includes(`\r${ESC}[2KBuilding squashfs: 7.0 MB of files flattened in 0.5 s`),
+    );
+    const sandbox = render(false, "sandbox", false);
+    assert.match(sandbox, /^Building sandbox \(flatten layers → directory\)\.\.\.$/m);
+    assert.ok(!sandbox.includes("SIF") && !sandbox.includes("catalog"), sandbox);
+    assert.ok(
+      render(true, "sandbox").includes(`\r${ESC}[2KBuilding sandbox: 7.0 MB of files extracted in 0.5 s`),
+    );
+  });
+
   it("shows unknown sizes (schema 1) as bytes so far", () => {
     assert.match(bar(1500, -1), /^\|\?{24}\| 1\.5 kB$/);
   });
@@ -120,6 +136,25 @@ describe("pull progress from the CLI", () => {
     assert.match(result.stderr, /^Pulled in \d+\.\d s \(resolve/m);
     assert.match(result.stdout, /^\[container\]\[new\] /m);
     assert.ok(successPath(result.stdout));
+  });
+
+  it("names the output each --format and --sandbox builds, never a SIF that is not written", async () => {
+    const squashfs = await runCli(["pull", "--format", "squashfs", "docker://library/sample:1"], {
+      env: dockerEnv(server),
+    });
+    assert.equal(squashfs.code, 0, squashfs.stderr);
+    assert.match(squashfs.stderr, /^Building image \(flatten layers → squashfs for enroot\)\.\.\.$/m);
+    assert.match(squashfs.stderr, /^Placing the squashfs\.\.\.$/m);
+    assert.ok(!/SIF|catalog/.test(squashfs.stderr), squashfs.stderr);
+    const sandbox = await runCli(["pull", "--sandbox", "root", "docker://library/sample:1"], {
+      env: dockerEnv(server),
+    });
+    assert.equal(sandbox.code, 0, sandbox.stderr);
+    assert.match(sandbox.stderr, /^Building sandbox \(flatten layers → directory\)\.\.\.$/m);
+    assert.ok(!/SIF|catalog/.test(sandbox.stderr), sandbox.stderr);
+    const sif = await runCli(["pull", "docker://library/sample:1"], { env: dockerEnv(server) });
+    assert.match(sif.stderr, /^Building image \(flatten layers → squashfs → SIF\)\.\.\.$/m);
+    assert.match(sif.stderr, /^Storing image and updating the catalog\.\.\.$/m);
   });
 
   it("rejects a bad --threads and an incompatible --sandbox/--name before any request", async () => {

@@ -1,6 +1,7 @@
 /**
  * A name shared by a `record` row and a pulled image: `get` prints the file whichever came first,
- * and `images` shows no stale remote row beside the pulled image.
+ * and `images` shows no stale remote row beside the pulled image; a `record` of the manifest already
+ * pulled adds nothing, one of a moved tag adds the remote row of the new manifest.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -51,8 +52,15 @@ forEachBackend((backend) => {
     assert.match(rows[0]!, /\[docker\]\tlibrary\/recorded:1@[0-9a-f]{64}$/);
   });
 
-  test("record after the pull: a remote row is added, get still prints the file", async () => {
-    assert.equal((await cli("--quiet", "record", "library/recorded:1")).code, 0);
+  test("record after the pull: no remote row is added, the local row is reported and kept", async () => {
+    const before = (await cli("inspect", "library/recorded:1")).stdout;
+    const recorded = await cli("record", "library/recorded:1");
+    assert.equal(recorded.code, 0, recorded.stderr);
+    assert.match(recorded.stdout, /^\[container\]\[exists\] library\/recorded:1@[0-9a-f]{64}$/m);
+    const images = await cli("images", "recorded");
+    const rows = images.stdout.trim().split("\n").slice(1);
+    assert.equal(rows.length, 1, images.stdout);
+    assert.match(rows[0]!, /\[docker\]\tlibrary\/recorded:1@[0-9a-f]{64}$/);
     const get = await cli("get", "library/recorded:1");
     assert.equal(get.code, 0, get.stderr);
     assert.match(
@@ -61,12 +69,23 @@ forEachBackend((backend) => {
         `^${join(tmp.path, ".singularity", "shub", "library", "recorded")}/1@[0-9a-f]{64}\\.sif\\n$`,
       ),
     );
-    const inspect = JSON.parse(
-      (await cli("inspect", "library/recorded:1")).stdout.split("\n").slice(1).join("\n"),
-    ) as {
-      image: string | null;
+    assert.equal((await cli("inspect", "library/recorded:1")).stdout, before, "the local row is unchanged");
+    const json = JSON.parse((await cli("record", "--json", "library/recorded:1")).stdout) as {
+      created: boolean;
+      exists: boolean;
+      row: { image: string | null };
     };
-    assert.notEqual(inspect.image, null, "inspect shows the same row as get");
+    assert.deepEqual([json.created, json.exists, json.row.image], [false, true, get.stdout.trim()]);
+  });
+
+  test("record after the tag moved: the new manifest gets a remote row, get still prints the file", async () => {
+    await pushImage(server, "library/recorded:1", sampleImage({ created: new Date().toISOString() }));
+    const recorded = await cli("record", "library/recorded:1");
+    assert.equal(recorded.code, 0, recorded.stderr);
+    assert.match(recorded.stdout, /^\[container\]\[new\] library\/recorded:1$/m);
+    const rows = (await cli("images", "recorded")).stdout.trim().split("\n").slice(1);
+    assert.equal(rows.length, 2, rows.join("\n"));
+    assert.match((await cli("get", "library/recorded:1")).stdout, /\.sif\n$/);
   });
 
   test("with no client configured, a bare name goes to Docker Hub's settings (the docker client)", async () => {

@@ -26,6 +26,11 @@ export function registerRecord(program: Command, rt: CliRuntime): void {
         ...(platform ? { platform } : {}),
       });
       if (options.json)
-        rt.printJson({ created: result.created, uri: result.uri, row: rowForJson(result.row) });
+        rt.printJson({
+          created: result.created,
+          exists: result.exists,
+          uri: result.uri,
+          row: rowForJson(result.row),
+        });
     });
 }
