@@ -1,22 +1,22 @@
 /**
  * Child process for postgres-concurrency.test.ts: opens the catalog named by a
- * `SREGISTRY_DATABASE`-style value (a PostgreSQL URL, or a folder holding sregistry.db), waits
- * for a shared start time, then adds `count` rows one write at a time and removes every second
+ * `SREGISTRY_DATABASE`-style value (a PostgreSQL URL, or a folder holding sregistry.db), says ready
+ * and waits for the parent's go (barrier.testing.ts), then adds `count` rows one write at a time and removes every second
  * one right after adding it (row, then its collection when left empty, in one transaction), as
  * `add` and `rm` do. Prints "done" or the first error.
  *
  * @example
  * ```sh
- * node --import tsx src/catalog/add-remove.fixture.testing.ts postgresql://u:p@127.0.0.1:5432/db A 50 0
+ * node --import tsx src/catalog/add-remove.fixture.testing.ts postgresql://u:p@127.0.0.1:5432/db A 50
  * ```
  */
 import { join } from "node:path";
+import { waitForGo } from "./barrier.testing.js";
 import { connectCatalog } from "./connect.js";
 import { isPostgresUrl } from "./postgres-url.js";
 
-const [target = "", label = "A", countText = "50", startText = "0"] = process.argv.slice(2);
-const waitMs = Number(startText) - Date.now();
-if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+const [target = "", label = "A", countText = "50"] = process.argv.slice(2);
+await waitForGo();
 
 const catalog = connectCatalog(
   isPostgresUrl(target)

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { catalogStorage, describeCatalogStorage } from "./catalog-storage.js";
 import { catalogStorageOf, openCatalog, sqliteOf } from "./database.js";
 import { makeTempDir } from "./catalog.testing.js";
+import { runTogether } from "./barrier.testing.js";
 
 const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.testing.ts", import.meta.url));
 const NFS = 0x6969;
@@ -26,20 +26,6 @@ before(async () => {
   dir = await makeTempDir();
 });
 after(() => rm(dir, { recursive: true, force: true }));
-
-function runChild(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const row = (name: string) => ({
   collection: "c",
@@ -159,10 +145,10 @@ describe("catalog storage by filesystem", { timeout: 120_000 }, () => {
     const dbPath = join(d, "sregistry.db");
     const seen = new Set<string>();
     const watcher = setInterval(() => readdirSync(d).forEach((name) => seen.add(name)), 2);
-    const startAt = String(Date.now() + 1500);
     const labels = ["A", "B", "C", "D"];
-    const results = await Promise.all(
-      labels.map((label) => runChild([dbPath, label, "50", startAt, String(NFS)])),
+    const results = await runTogether(
+      CHILD,
+      labels.map((label) => [dbPath, label, "50", String(NFS)]),
     ).finally(() => clearInterval(watcher));
     for (const result of results) {
       assert.equal(result.stderr, "");

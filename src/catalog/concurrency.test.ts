@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { openCatalog, sqliteOf } from "./database.js";
 import { makeTempDir } from "./catalog.testing.js";
+import { runTogether } from "./barrier.testing.js";
 
 const CHILD = fileURLToPath(new URL("./concurrency-child.fixture.testing.ts", import.meta.url));
 
@@ -17,27 +17,12 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function runChild(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe("two processes writing at once", () => {
   it("create the database and insert 200 rows each without 'database is locked'", async () => {
     const dbPath = join(dir, "sregistry.db");
-    const startAt = String(Date.now() + 1500);
-    const results = await Promise.all([
-      runChild([dbPath, "A", "200", startAt]),
-      runChild([dbPath, "B", "200", startAt]),
+    const results = await runTogether(CHILD, [
+      [dbPath, "A", "200"],
+      [dbPath, "B", "200"],
     ]);
     for (const result of results) {
       assert.equal(result.stderr, "");

@@ -2,7 +2,6 @@
 // database nobody has used yet (so they also race to create the tables): no error, and exactly the
 // rows and collections the sequence of operations leaves.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { postgresBinDir } from "../../test/harness/postgres.js";
@@ -10,24 +9,11 @@ import { postgresForFile } from "./backends.testing.js";
 import { Catalog } from "./catalog.js";
 import { PostgresDriver } from "./postgres-driver.js";
 import { parsePostgresUrl } from "./postgres-url.js";
+import { runTogether } from "./barrier.testing.js";
 
 const CHILD = fileURLToPath(new URL("./add-remove.fixture.testing.ts", import.meta.url));
 const PROCESSES = 16;
 const OPERATIONS = 50;
-
-function runChild(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe(
   "PostgreSQL catalog under concurrent writers",
@@ -40,10 +26,10 @@ describe(
       { timeout: 600_000 },
       async () => {
         const url = await server().createDatabase("race");
-        const startAt = String(Date.now() + 8000);
         const labels = Array.from({ length: PROCESSES }, (_, i) => `p${i}`);
-        const results = await Promise.all(
-          labels.map((label) => runChild([url, label, String(OPERATIONS), startAt])),
+        const results = await runTogether(
+          CHILD,
+          labels.map((label) => [url, label, String(OPERATIONS)]),
         );
         for (const result of results) {
           assert.equal(result.stderr, "");
