@@ -44,7 +44,7 @@ import type { Writable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
 import { silentLogger } from "../../util/log.js";
 import { applyOverlay } from "./overlay.js";
-import { makePlan, type EmitPlan, type PlannedInode } from "./plan.js";
+import { makePlan, pathsOf, type EmitPlan } from "./plan.js";
 import { describeLayer, LayerCheck, type LayerPosition } from "./layer-check.js";
 import { Budget, layerError, readLayer, scanLayer, type BodyStore, type ScannedLayer } from "./scan.js";
 import { TarSink, type EntrySink } from "./sink.js";
@@ -125,9 +125,9 @@ export async function flattenLayers(
   let skipped = 0;
   for (let i = 0; i < layers.length; i++) {
     const bodies = plan.bodies.get(i);
-    if (stored !== null) await emitStoredBodies(bodies, stored.numbers[i]!, sink);
+    if (stored !== null) await emitStoredBodies(plan, bodies, stored.numbers[i]!, sink);
     else if (bodies === undefined) skipped++;
-    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, bodies, sink, budget);
+    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, plan, bodies, sink, budget);
   }
   if (stored !== null) {
     skipped = layers.length;
@@ -152,7 +152,7 @@ export async function flattenLayers(
 }
 
 function rootAttributes(tree: FlatTree): RootAttributes {
-  const { mode, uid, gid, mtime } = tree.root.meta;
+  const { mode, uid, gid, mtime } = tree.rootEntry();
   return { mode, uid, gid, mtime };
 }
 
@@ -207,18 +207,22 @@ function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: st
 
 /** Writes everything whose content is known without reading a layer. */
 async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
-  for (const dir of plan.dirs) {
-    sink.entry(dir.meta, dir.path);
+  const { tree } = plan;
+  for (const node of plan.dirs) {
+    const path = tree.path(node);
+    sink.entry(tree.inodes.entry(tree.inode(node), path), path);
     await sink.drain();
   }
-  for (const planned of plan.eager) {
-    const { entry, source } = planned.inode;
-    sink.entry(entry, planned.paths[0]!);
-    if ("content" in source && entry.type === "file") {
-      sink.body(source.content);
-      sink.endBody(source.content.length);
+  for (const inode of plan.eager) {
+    const paths = pathsOf(plan, inode);
+    const entry = tree.inodes.entry(inode, paths[0]!);
+    const content = tree.inodes.content(inode);
+    sink.entry(entry, paths[0]!);
+    if (content !== null && entry.type === "file") {
+      sink.body(content);
+      sink.endBody(content.length);
     }
-    sink.links(entry, planned.paths);
+    sink.links(entry, paths);
     await sink.drain();
   }
 }
@@ -227,7 +231,7 @@ async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
 function storedBytesUsed(plan: EmitPlan): number {
   let used = 0;
   for (const bodies of plan.bodies.values()) {
-    for (const planned of bodies.values()) used += planned.inode.entry.size;
+    for (const inode of bodies) used += plan.tree.inodes.size(inode);
   }
   return used;
 }
@@ -237,17 +241,20 @@ function storedBytesUsed(plan: EmitPlan): number {
  * their entries only name them.
  */
 async function emitStoredBodies(
-  bodies: Map<number, PlannedInode> | undefined,
+  plan: EmitPlan,
+  bodies: Uint32Array | undefined,
   stored: readonly number[],
   sink: EntrySink,
 ): Promise<void> {
-  const order = bodies === undefined ? [] : [...bodies.keys()].sort((a, b) => a - b);
-  for (const index of order) {
-    const planned = bodies!.get(index)!;
+  const { inodes } = plan.tree;
+  for (const inode of bodies ?? []) {
+    const index = inodes.index(inode);
     const number = stored[index]!;
     if (number < 0) throw new Error(`no stored body for entry ${index}`);
-    sink.entry(planned.inode.entry, planned.paths[0]!, number);
-    sink.links(planned.inode.entry, planned.paths);
+    const paths = pathsOf(plan, inode);
+    const entry = inodes.entry(inode, paths[0]!);
+    sink.entry(entry, paths[0]!, number);
+    sink.links(entry, paths);
     await sink.drain();
   }
 }
@@ -256,29 +263,37 @@ async function emitStoredBodies(
 async function emitLayerBodies(
   layer: LayerSource,
   position: LayerPosition,
-  bodies: Map<number, PlannedInode>,
+  plan: EmitPlan,
+  bodies: Uint32Array,
   sink: EntrySink,
   budget: Budget,
 ): Promise<void> {
-  let remaining = bodies.size;
-  let current: PlannedInode | null = null;
+  const { inodes } = plan.tree;
+  let next = 0;
+  let remaining = bodies.length;
+  let current: { entry: TarEntry; paths: string[] } | null = null;
   const reader = new TarReader(
     {
       onEntry(entry) {
-        const planned = bodies.get(reader.entries - 1);
-        if (planned === undefined) return false;
-        const expected = planned.inode.entry;
-        if (entry.type !== "file" || entry.size !== expected.size || entry.name !== expected.name) {
+        const inode = bodies[next];
+        if (inode === undefined || inodes.index(inode) !== reader.entries - 1) return false;
+        next++;
+        if (
+          entry.type !== "file" ||
+          entry.size !== inodes.size(inode) ||
+          !inodes.nameMatches(inode, entry.name)
+        ) {
           throw new TarFormatError(`layer content changed between reads at ${displayName(entry.name)}`);
         }
-        sink.entry(expected, planned.paths[0]!);
-        current = planned;
+        const paths = pathsOf(plan, inode);
+        current = { entry: inodes.entry(inode, paths[0]!), paths };
+        sink.entry(current.entry, paths[0]!);
         return true;
       },
       onData: (chunk) => sink.body(chunk),
       onEntryEnd() {
-        sink.endBody(current!.inode.entry.size);
-        sink.links(current!.inode.entry, current!.paths);
+        sink.endBody(current!.entry.size);
+        sink.links(current!.entry, current!.paths);
         current = null;
         remaining--;
       },
