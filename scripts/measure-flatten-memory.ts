@@ -5,6 +5,8 @@
  * Prints the peak RSS, the heap after the first pass (the tree; with `--expose-gc`, after a
  * collection) and the sha256 of the image, so two builds of the same input can be compared.
  *
+ * MEASURE_SNAPSHOT=<file> writes a V8 heap snapshot there after the first pass.
+ *
  * Usage: node --expose-gc --import tsx scripts/measure-flatten-memory.ts [layout] [files] [layers] [compression]
  *        (defaults: /tmp/sregistry-rss-many-500000x2, 500000, 2, gzip:1)
  */
@@ -13,6 +15,7 @@ import { createReadStream, existsSync, rmSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 import { generateImage } from "../bench/generate.js";
 import { openLayerStream } from "../src/image/flatten/decompress.js";
 import { flattenLayers } from "../src/image/flatten/flatten.js";
@@ -67,6 +70,16 @@ const out = join(tmpdir(), `measure-flatten-${process.pid}.sqfs`);
 const gc = (globalThis as { gc?: () => void }).gc;
 let treeHeapMiB = 0;
 let treeRssMiB = 0;
+// MEASURE_TRACE=1: a line per second on stderr (rss, V8 heap total/used, array buffers, MiB).
+const trace = process.env.MEASURE_TRACE
+  ? setInterval(() => {
+      const m = process.memoryUsage();
+      const mib = (bytes: number): number => Math.round(bytes / MIB);
+      console.error(
+        `rss ${mib(m.rss)} heap ${mib(m.heapTotal)}/${mib(m.heapUsed)} buffers ${mib(m.arrayBuffers)}`,
+      );
+    }, 1000)
+  : undefined;
 const started = process.hrtime.bigint();
 const sink = await openNativeSink({ path: out, offset: 0 }, { compression: parseCompression(compression) });
 try {
@@ -76,6 +89,7 @@ try {
       const usage = process.memoryUsage();
       treeHeapMiB = Math.round(usage.heapUsed / MIB);
       treeRssMiB = Math.round(usage.rss / MIB);
+      if (process.env.MEASURE_SNAPSHOT) writeHeapSnapshot(process.env.MEASURE_SNAPSHOT);
     },
   });
   const built = await sink.close();
@@ -99,5 +113,6 @@ try {
     }),
   );
 } finally {
+  clearInterval(trace);
   rmSync(out, { force: true });
 }

@@ -157,7 +157,9 @@ function rootAttributes(tree: FlatTree): RootAttributes {
 }
 
 /**
- * Pass 1: scans layers (a few at a time) and applies them to the tree in order. With `store`,
+ * Pass 1: scans layers (a few at a time) and applies them to the tree in order: the layer whose
+ * turn it is goes into the tree as it is read, the ones read ahead wait in a queue (so at most
+ * `concurrency - 1` layers of entries are held, none with one layer at a time). With `store`,
  * returns per layer the stored body number of each entry (scan.ts `ScannedLayer.stored`).
  */
 async function buildTree(
@@ -169,39 +171,53 @@ async function buildTree(
   store: BodyStore | undefined,
 ): Promise<{ numbers: number[][]; bytes: number } | null> {
   const scans: Promise<ScannedLayer>[] = [];
+  const queues: LayerQueue[] = [];
   const stored = { numbers: [] as number[][], bytes: 0 };
   const startScan = (i: number): void => {
     if (i >= layers.length) return;
-    scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length }, store);
+    const queue = (queues[i] = new LayerQueue((entry, index) => tree.apply(entry, { layer: i, index })));
+    const position = { index: i, count: layers.length };
+    scans[i] = scanLayer(layers[i]!, budget, position, (entry, index) => queue.push(entry, index), store);
     // A later layer may fail while an earlier one is still awaited: that rejection must not be
     // "unhandled" (Node would end the process); it is rethrown when its turn comes, if it does.
     scans[i]!.catch(() => {});
   };
   for (let i = 0; i < Math.max(1, concurrency); i++) startScan(i);
   for (let i = 0; i < layers.length; i++) {
-    const scanned = await scans[i]!;
-    startScan(i + Math.max(1, concurrency));
     const name = describeLayer(layers[i]!, { index: i, count: layers.length });
     tree.onWarning = (message) => warn(`${name}: ${message}`);
-    applyLayer(tree, i, scanned.entries, name);
+    tree.startLayer(i);
+    try {
+      queues[i]!.start();
+    } catch (err) {
+      throw layerError(name, err);
+    }
+    const scanned = await scans[i]!;
+    startScan(i + Math.max(1, concurrency));
     if (scanned.stored !== null) {
       stored.numbers.push(scanned.stored);
-      scanned.stored.forEach((number, index) => {
-        if (number >= 0) stored.bytes += scanned.entries[index]!.size;
-      });
+      stored.bytes += scanned.storedBytes;
     }
   }
   return store ? stored : null;
 }
 
-function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: string): void {
-  tree.startLayer(layer);
-  for (let index = 0; index < entries.length; index++) {
-    try {
-      tree.apply(entries[index]!, { layer, index });
-    } catch (err) {
-      throw layerError(name, err);
-    }
+/** A layer's entries on their way to the tree: held until the layer's turn, then applied as read. */
+class LayerQueue {
+  private held: TarEntry[] | null = [];
+
+  constructor(private readonly apply: (entry: TarEntry, index: number) => void) {}
+
+  push(entry: TarEntry, index: number): void {
+    if (this.held === null) this.apply(entry, index);
+    else this.held.push(entry);
+  }
+
+  /** The layer's turn: applies what was held, and from now on every entry as it comes. */
+  start(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (let index = 0; index < held.length; index++) this.apply(held[index]!, index);
   }
 }
 
