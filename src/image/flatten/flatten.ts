@@ -42,7 +42,7 @@
  */
 import type { Writable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
-import { silentLogger } from "../../util/log.js";
+import { silentLogger, type Logger } from "../../util/log.js";
 import { applyOverlay } from "./overlay.js";
 import { makePlan, pathsOf, type EmitPlan } from "./plan.js";
 import { describeLayer, LayerCheck, type LayerPosition } from "./layer-check.js";
@@ -90,30 +90,32 @@ export async function flattenLayers(
   const started = process.hrtime.bigint();
   const logger = options.logger ?? silentLogger;
   const budget = new Budget(options);
-  const tree = new FlatTree();
   const given = "entry" in out ? out : null;
   const store = given?.storeBody ? (given as BodyStore) : undefined;
   // Stored bodies must arrive in layer order (the image layout follows it): one layer at a time.
   const concurrency = store ? 1 : (options.scanConcurrency ?? 2);
-  let stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
-  try {
-    applyOverlay(tree, overlay, layers.length);
-  } catch (err) {
-    if (err instanceof TreeError) throw new SregistryError(`overlay: ${err.message}`, { code: "USAGE" });
-    throw err;
-  }
-  const plan = makePlan(tree);
-  const root = rootAttributes(tree);
-  let storedUnused = stored === null ? 0 : stored.bytes - storedBytesUsed(plan);
+  // The tree and plan are reached only through `scanned` and dropped before the sink's `finish()`
+  // (which builds its own tables): nothing of them is needed once every entry is emitted.
+  const scanned: Partial<Scanned> & Pick<Scanned, "root"> = await scanAndPlan(
+    layers,
+    overlay,
+    budget,
+    concurrency,
+    logger,
+    store,
+  );
+  const { root } = scanned;
+  const bytesStored = scanned.stored?.bytes ?? 0;
+  let storedUnused = scanned.stored ? bytesStored - storedBytesUsed(scanned.plan!) : 0;
   let restarted = false;
-  if (stored !== null && given?.restart) {
-    const limit = (options.storedUnusedLimit ?? storedUnusedLimit)(stored.bytes);
+  if (scanned.stored && given?.restart) {
+    const limit = (options.storedUnusedLimit ?? storedUnusedLimit)(bytesStored);
     if (storedUnused > limit) {
       logger.debug(
-        `one pass over the layers stored ${storedUnused} of ${stored.bytes} content bytes that later layers removed (limit ${limit}): restarting the image in two passes`,
+        `one pass over the layers stored ${storedUnused} of ${bytesStored} content bytes that later layers removed (limit ${limit}): restarting the image in two passes`,
       );
       await given.restart();
-      stored = null;
+      scanned.stored = null;
       storedUnused = 0;
       restarted = true;
     }
@@ -121,20 +123,15 @@ export async function flattenLayers(
   options.onScanned?.(root);
   const sink: EntrySink = given ?? new TarSink(out as Writable, options.onProgress);
   sink.start?.(root);
-  await emitEager(plan, sink);
-  let skipped = 0;
-  for (let i = 0; i < layers.length; i++) {
-    const bodies = plan.bodies.get(i);
-    if (stored !== null) await emitStoredBodies(plan, bodies, stored.numbers[i]!, sink);
-    else if (bodies === undefined) skipped++;
-    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, plan, bodies, sink, budget);
-  }
-  if (stored !== null) {
-    skipped = layers.length;
+  const oneReading = Boolean(scanned.stored);
+  const skipped = await emitPlan(scanned.plan!, scanned.stored ?? null, layers, sink, budget);
+  if (oneReading) {
     logger.debug(
       `one pass over the layers: ${storedUnused} bytes of content stored that later layers removed`,
     );
   }
+  delete scanned.plan;
+  delete scanned.stored;
   await sink.finish(options.end ?? true);
   return {
     layers: layers.length,
@@ -149,6 +146,57 @@ export async function flattenLayers(
     root,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
+}
+
+/** Pass 2: emits the plan; returns how many layers were not read again. */
+async function emitPlan(
+  plan: EmitPlan,
+  stored: StoredBodies | null,
+  layers: readonly LayerSource[],
+  sink: EntrySink,
+  budget: Budget,
+): Promise<number> {
+  await emitEager(plan, sink);
+  let skipped = 0;
+  for (let i = 0; i < layers.length; i++) {
+    const bodies = plan.bodies.get(i);
+    if (stored !== null) await emitStoredBodies(plan, bodies, stored.numbers[i]!, sink);
+    else if (bodies === undefined) skipped++;
+    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, plan, bodies, sink, budget);
+  }
+  return stored !== null ? layers.length : skipped;
+}
+
+interface Scanned {
+  plan: EmitPlan;
+  root: RootAttributes;
+  stored: StoredBodies | null;
+}
+
+/** Pass 1 and the overlay: the final tree, turned into an emission plan. */
+async function scanAndPlan(
+  layers: readonly LayerSource[],
+  overlay: readonly OverlayEntry[],
+  budget: Budget,
+  concurrency: number,
+  logger: Logger,
+  store: BodyStore | undefined,
+): Promise<Scanned> {
+  const tree = new FlatTree();
+  const stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
+  try {
+    applyOverlay(tree, overlay, layers.length);
+  } catch (err) {
+    if (err instanceof TreeError) throw new SregistryError(`overlay: ${err.message}`, { code: "USAGE" });
+    throw err;
+  }
+  return { plan: makePlan(tree), root: rootAttributes(tree), stored };
+}
+
+/** Per layer the stored body number of each entry, and the bytes stored over all layers. */
+interface StoredBodies {
+  numbers: number[][];
+  bytes: number;
 }
 
 function rootAttributes(tree: FlatTree): RootAttributes {
@@ -169,7 +217,7 @@ async function buildTree(
   concurrency: number,
   warn: (message: string) => void,
   store: BodyStore | undefined,
-): Promise<{ numbers: number[][]; bytes: number } | null> {
+): Promise<StoredBodies | null> {
   const scans: Promise<ScannedLayer>[] = [];
   const queues: LayerQueue[] = [];
   const stored = { numbers: [] as number[][], bytes: 0 };
