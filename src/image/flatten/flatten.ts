@@ -190,6 +190,7 @@ async function scanAndPlan(
     if (err instanceof TreeError) throw new SregistryError(`overlay: ${err.message}`, { code: "USAGE" });
     throw err;
   }
+  tree.seal();
   return { plan: makePlan(tree), root: rootAttributes(tree), stored };
 }
 

@@ -83,20 +83,21 @@ export class FlatTree {
   // One row per node (path); removed nodes keep their rows, unlinked.
   private readonly parents = new GrowableUint32();
   private readonly firsts = new GrowableUint32();
-  private readonly lasts = new GrowableUint32();
+  private lasts = new GrowableUint32();
   private readonly nexts = new GrowableUint32();
-  private readonly prevs = new GrowableUint32();
+  private prevs = new GrowableUint32();
   private readonly nameStarts = new GrowableUint32();
   private readonly nameLengths = new GrowableUint32();
-  private readonly nameHashes = new GrowableUint32();
+  private nameHashes = new GrowableUint32();
   /** Index of the last layer that wrote this path or a descendant (umoci's upperPaths). */
-  private readonly uppers = new GrowableInt32();
+  private uppers = new GrowableInt32();
   private readonly inodeOf = new GrowableUint32();
   private readonly names = new BytePool();
   /** (parent, name) → node, open addressing with linear probing; `filled` counts tombstones too. */
   private slots = new Uint32Array(1 << 12).fill(EMPTY);
   private filled = 0;
   private layer = -1;
+  private sealed = false;
   /** Called with a message when an entry is accepted with a repair (e.g. a file parent replaced). */
   onWarning: (message: string) => void = () => {};
 
@@ -109,7 +110,23 @@ export class FlatTree {
   }
 
   startLayer(layer: number): void {
+    if (this.sealed) throw new Error("the tree is sealed");
     this.layer = layer;
+  }
+
+  /**
+   * Ends the changes: drops what only changing the tree needs (the child index, sibling back
+   * links, last children, `upper`), about a third of its memory, before the entries are emitted.
+   * Reading (children in order, names, paths, inodes) still works; `apply` and `lookup` do not.
+   */
+  seal(): void {
+    this.sealed = true;
+    this.layer = -1;
+    this.slots = new Uint32Array(0);
+    this.prevs = new GrowableUint32(0);
+    this.lasts = new GrowableUint32(0);
+    this.nameHashes = new GrowableUint32(0);
+    this.uppers = new GrowableInt32(0);
   }
 
   /** The root directory's metadata. */
