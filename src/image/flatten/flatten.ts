@@ -278,8 +278,9 @@ async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
     sink.entry(tree.inodes.entry(tree.inode(node), path), path);
     await sink.drain();
   }
-  for (const inode of plan.eager) {
-    const paths = pathsOf(plan, inode);
+  for (const node of plan.eager) {
+    const inode = tree.inode(node);
+    const paths = pathsOf(plan, node);
     const entry = tree.inodes.entry(inode, paths[0]!);
     const content = tree.inodes.content(inode);
     sink.entry(entry, paths[0]!);
@@ -296,7 +297,7 @@ async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
 function storedBytesUsed(plan: EmitPlan): number {
   let used = 0;
   for (const bodies of plan.bodies.values()) {
-    for (const inode of bodies) used += plan.tree.inodes.size(inode);
+    for (const node of bodies) used += plan.tree.inodes.size(plan.tree.inode(node));
   }
   return used;
 }
@@ -312,11 +313,12 @@ async function emitStoredBodies(
   sink: EntrySink,
 ): Promise<void> {
   const { inodes } = plan.tree;
-  for (const inode of bodies ?? []) {
+  for (const node of bodies ?? []) {
+    const inode = plan.tree.inode(node);
     const index = inodes.index(inode);
     const number = stored[index]!;
     if (number < 0) throw new Error(`no stored body for entry ${index}`);
-    const paths = pathsOf(plan, inode);
+    const paths = pathsOf(plan, node);
     const entry = inodes.entry(inode, paths[0]!);
     sink.entry(entry, paths[0]!, number);
     sink.links(entry, paths);
@@ -340,7 +342,8 @@ async function emitLayerBodies(
   const reader = new TarReader(
     {
       onEntry(entry) {
-        const inode = bodies[next];
+        const node = bodies[next];
+        const inode = node === undefined ? undefined : plan.tree.inode(node);
         if (inode === undefined || inodes.index(inode) !== reader.entries - 1) return false;
         next++;
         if (
@@ -350,7 +353,7 @@ async function emitLayerBodies(
         ) {
           throw new TarFormatError(`layer content changed between reads at ${displayName(entry.name)}`);
         }
-        const paths = pathsOf(plan, inode);
+        const paths = pathsOf(plan, node!);
         current = { entry: inodes.entry(inode, paths[0]!), paths };
         sink.entry(current.entry, paths[0]!);
         return true;

@@ -33,6 +33,8 @@ interface AttributeSet {
 }
 
 interface RareParts {
+  /** Set when the time does not fit `mtimes`. */
+  mtime?: number;
   linkname: string;
   devmajor: number;
   devminor: number;
@@ -46,7 +48,8 @@ export const NO_LAYER = -1;
 export class InodeTable {
   private readonly attributes = new GrowableUint32();
   private readonly sizes = new GrowableFloat64();
-  private readonly mtimes = new GrowableFloat64();
+  /** Times that fit 32 signed bits (all but a few); the others are in `rare` (`mtime`). */
+  private readonly mtimes = new GrowableInt32();
   private readonly layers = new GrowableInt32();
   private readonly indexes = new GrowableUint32();
   private readonly nameHashes = new GrowableUint32();
@@ -62,15 +65,24 @@ export class InodeTable {
   add(entry: TarEntry, source?: BodySource): number {
     const inode = this.sizes.push(entry.size);
     this.attributes.push(this.attributeNumber(entry));
-    this.mtimes.push(entry.mtime);
+    const mtime = entry.mtime | 0;
+    this.mtimes.push(mtime);
     this.nameHashes.push(hashName(entry.name));
     const content = source !== undefined && "content" in source ? source.content : null;
     const place = source !== undefined && "layer" in source ? source : null;
     this.layers.push(place === null ? NO_LAYER : place.layer);
     this.indexes.push(place === null ? 0 : place.index);
     const { linkname, devmajor, devminor, xattrs } = entry;
-    if (linkname !== "" || devmajor !== 0 || devminor !== 0 || xattrs !== null || content !== null) {
-      this.rare.set(inode, { linkname, devmajor, devminor, xattrs, content });
+    const wide = mtime !== entry.mtime;
+    if (linkname !== "" || devmajor !== 0 || devminor !== 0 || xattrs !== null || content !== null || wide) {
+      this.rare.set(inode, {
+        linkname,
+        devmajor,
+        devminor,
+        xattrs,
+        content,
+        ...(wide ? { mtime: entry.mtime } : {}),
+      });
     }
     return inode;
   }
@@ -86,7 +98,7 @@ export class InodeTable {
       uid,
       gid,
       size: this.sizes.array[inode]!,
-      mtime: this.mtimes.array[inode]!,
+      mtime: rare?.mtime ?? this.mtimes.array[inode]!,
       linkname: rare?.linkname ?? "",
       uname,
       gname,
