@@ -208,7 +208,8 @@ function rootAttributes(tree: FlatTree): RootAttributes {
 /**
  * Pass 1: scans layers (a few at a time) and applies them to the tree in order: the layer whose
  * turn it is goes into the tree as it is read, the ones read ahead wait in a queue (so at most
- * `concurrency - 1` layers of entries are held, none with one layer at a time). With `store`,
+ * `concurrency - 1` layers of entries are held, none with one layer at a time). A layer's tree
+ * error is raised once it was read to its end (its read errors come first, as before). With `store`,
  * returns per layer the stored body number of each entry (scan.ts `ScannedLayer.stored`).
  */
 async function buildTree(
@@ -236,12 +237,13 @@ async function buildTree(
     const name = describeLayer(layers[i]!, { index: i, count: layers.length });
     tree.onWarning = (message) => warn(`${name}: ${message}`);
     tree.startLayer(i);
+    queues[i]!.start();
+    const scanned = await scans[i]!;
     try {
-      queues[i]!.start();
+      queues[i]!.rethrow();
     } catch (err) {
       throw layerError(name, err);
     }
-    const scanned = await scans[i]!;
     startScan(i + Math.max(1, concurrency));
     if (scanned.stored !== null) {
       stored.numbers.push(scanned.stored);
@@ -251,14 +253,20 @@ async function buildTree(
   return store ? stored : null;
 }
 
-/** A layer's entries on their way to the tree: held until the layer's turn, then applied as read. */
+/**
+ * A layer's entries on their way to the tree: held until the layer's turn, then applied as read.
+ * A tree error is kept until the layer has been read to its end (`rethrow()`), so that, as when
+ * whole layers were applied after reading, a read error of the layer (a digest mismatch, a limit)
+ * is the one reported; entries after the error are not applied.
+ */
 class LayerQueue {
   private held: TarEntry[] | null = [];
+  private failure: { error: unknown } | null = null;
 
   constructor(private readonly apply: (entry: TarEntry, index: number) => void) {}
 
   push(entry: TarEntry, index: number): void {
-    if (this.held === null) this.apply(entry, index);
+    if (this.held === null) this.applyOne(entry, index);
     else this.held.push(entry);
   }
 
@@ -266,7 +274,21 @@ class LayerQueue {
   start(): void {
     const held = this.held ?? [];
     this.held = null;
-    for (let index = 0; index < held.length; index++) this.apply(held[index]!, index);
+    for (let index = 0; index < held.length; index++) this.applyOne(held[index]!, index);
+  }
+
+  /** Throws the first error the tree raised for this layer, if any. */
+  rethrow(): void {
+    if (this.failure !== null) throw this.failure.error;
+  }
+
+  private applyOne(entry: TarEntry, index: number): void {
+    if (this.failure !== null) return;
+    try {
+      this.apply(entry, index);
+    } catch (error) {
+      this.failure = { error };
+    }
   }
 }
 
