@@ -22,7 +22,8 @@
  * siblings, name, `upper`, inode), its name bytes sit in one byte pool, and children are found
  * through one open-addressing hash table keyed by (parent, name); children lists are linked rows
  * that keep insertion order (as a `Map` did, which the emission order and so the image bytes
- * follow). Inodes are rows of `InodeTable` (inodes.ts). About 60 bytes per path plus its name.
+ * follow). Inodes are rows of `InodeTable` (inodes.ts). About 110 bytes per path with its inode, name
+ * and growth slack (ARCHITECTURE.md, flattening).
  *
  * @example
  * ```ts
