@@ -5,9 +5,12 @@
  * Prints the peak RSS, the heap after the first pass (the tree; with `--expose-gc`, after a
  * collection) and the sha256 of the image, so two builds of the same input can be compared.
  *
- * MEASURE_SNAPSHOT=<file> writes a V8 heap snapshot there after the first pass.
+ * MEASURE_SNAPSHOT=<file> writes a V8 heap snapshot there after the first pass; MEASURE_TRACE=1
+ * prints the memory once a second. `--expose-gc` collects before the after-first-pass figures (it
+ * may lower the peak a little: leave it out for the peak). tsx itself adds about 40 MB of RSS; the
+ * figures in ARCHITECTURE.md come from this file compiled with tsc (as `npm run bench` runs).
  *
- * Usage: node --expose-gc --import tsx scripts/measure-flatten-memory.ts [layout] [files] [layers] [compression]
+ * Usage: node --import tsx scripts/measure-flatten-memory.ts [layout] [files] [layers] [compression]
  *        (defaults: /tmp/sregistry-rss-many-500000x2, 500000, 2, gzip:1)
  */
 import { createHash } from "node:crypto";
