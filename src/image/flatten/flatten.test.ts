@@ -338,6 +338,27 @@ describe("flattenLayers: diff_ids and inflation bounds", () => {
     await rejectsWith(flattenToList([{ ...layer, diffId: sha(tar) }]), "DIGEST_MISMATCH", /diff_ids\[0\]/);
   });
 
+  it("reports a layer's digest mismatch before the tree errors its unverified entries raise", async () => {
+    // The layer goes into the tree as it is read; its invalid whiteout must not hide the mismatch.
+    const broken = await tarLayer([{ name: "a/.wh." }, { name: "b", body: "2" }]);
+    const good = await tarLayer([{ name: "a", body: "1" }]);
+    const wrong = "sha256:" + "0".repeat(64);
+    for (const layers of [
+      [{ ...memoryLayer(broken), diffId: wrong }],
+      [
+        { ...memoryLayer(good), diffId: sha(good) },
+        { ...memoryLayer(broken), diffId: wrong },
+      ],
+    ]) {
+      await rejectsWith(flattenToList(layers), "DIGEST_MISMATCH", /diff_ids/);
+    }
+    await rejectsWith(
+      flattenToList([{ ...memoryLayer(broken), diffId: sha(broken) }]),
+      "LAYER_INVALID",
+      /^layer 1 of 1 \(.*\): invalid whiteout/,
+    );
+  });
+
   it("refuses a layer that does not hash to its diff_id before writing anything", async () => {
     const first = await tarLayer([{ name: "a", body: "1" }]);
     const second = await tarLayer([{ name: "b", body: "2" }]);

@@ -42,9 +42,9 @@
  */
 import type { Writable } from "node:stream";
 import { SregistryError } from "../../util/errors.js";
-import { silentLogger } from "../../util/log.js";
+import { silentLogger, type Logger } from "../../util/log.js";
 import { applyOverlay } from "./overlay.js";
-import { makePlan, type EmitPlan, type PlannedInode } from "./plan.js";
+import { makePlan, pathsOf, type EmitPlan } from "./plan.js";
 import { describeLayer, LayerCheck, type LayerPosition } from "./layer-check.js";
 import { Budget, layerError, readLayer, scanLayer, type BodyStore, type ScannedLayer } from "./scan.js";
 import { TarSink, type EntrySink } from "./sink.js";
@@ -90,30 +90,32 @@ export async function flattenLayers(
   const started = process.hrtime.bigint();
   const logger = options.logger ?? silentLogger;
   const budget = new Budget(options);
-  const tree = new FlatTree();
   const given = "entry" in out ? out : null;
   const store = given?.storeBody ? (given as BodyStore) : undefined;
   // Stored bodies must arrive in layer order (the image layout follows it): one layer at a time.
   const concurrency = store ? 1 : (options.scanConcurrency ?? 2);
-  let stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
-  try {
-    applyOverlay(tree, overlay, layers.length);
-  } catch (err) {
-    if (err instanceof TreeError) throw new SregistryError(`overlay: ${err.message}`, { code: "USAGE" });
-    throw err;
-  }
-  const plan = makePlan(tree);
-  const root = rootAttributes(tree);
-  let storedUnused = stored === null ? 0 : stored.bytes - storedBytesUsed(plan);
+  // The tree and plan are reached only through `scanned` and dropped before the sink's `finish()`
+  // (which builds its own tables): nothing of them is needed once every entry is emitted.
+  const scanned: Partial<Scanned> & Pick<Scanned, "root"> = await scanAndPlan(
+    layers,
+    overlay,
+    budget,
+    concurrency,
+    logger,
+    store,
+  );
+  const { root } = scanned;
+  const bytesStored = scanned.stored?.bytes ?? 0;
+  let storedUnused = scanned.stored ? bytesStored - storedBytesUsed(scanned.plan!) : 0;
   let restarted = false;
-  if (stored !== null && given?.restart) {
-    const limit = (options.storedUnusedLimit ?? storedUnusedLimit)(stored.bytes);
+  if (scanned.stored && given?.restart) {
+    const limit = (options.storedUnusedLimit ?? storedUnusedLimit)(bytesStored);
     if (storedUnused > limit) {
       logger.debug(
-        `one pass over the layers stored ${storedUnused} of ${stored.bytes} content bytes that later layers removed (limit ${limit}): restarting the image in two passes`,
+        `one pass over the layers stored ${storedUnused} of ${bytesStored} content bytes that later layers removed (limit ${limit}): restarting the image in two passes`,
       );
       await given.restart();
-      stored = null;
+      scanned.stored = null;
       storedUnused = 0;
       restarted = true;
     }
@@ -121,20 +123,15 @@ export async function flattenLayers(
   options.onScanned?.(root);
   const sink: EntrySink = given ?? new TarSink(out as Writable, options.onProgress);
   sink.start?.(root);
-  await emitEager(plan, sink);
-  let skipped = 0;
-  for (let i = 0; i < layers.length; i++) {
-    const bodies = plan.bodies.get(i);
-    if (stored !== null) await emitStoredBodies(bodies, stored.numbers[i]!, sink);
-    else if (bodies === undefined) skipped++;
-    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, bodies, sink, budget);
-  }
-  if (stored !== null) {
-    skipped = layers.length;
+  const oneReading = Boolean(scanned.stored);
+  const skipped = await emitPlan(scanned.plan!, scanned.stored ?? null, layers, sink, budget);
+  if (oneReading) {
     logger.debug(
       `one pass over the layers: ${storedUnused} bytes of content stored that later layers removed`,
     );
   }
+  delete scanned.plan;
+  delete scanned.stored;
   await sink.finish(options.end ?? true);
   return {
     layers: layers.length,
@@ -151,13 +148,68 @@ export async function flattenLayers(
   };
 }
 
+/** Pass 2: emits the plan; returns how many layers were not read again. */
+async function emitPlan(
+  plan: EmitPlan,
+  stored: StoredBodies | null,
+  layers: readonly LayerSource[],
+  sink: EntrySink,
+  budget: Budget,
+): Promise<number> {
+  await emitEager(plan, sink);
+  let skipped = 0;
+  for (let i = 0; i < layers.length; i++) {
+    const bodies = plan.bodies.get(i);
+    if (stored !== null) await emitStoredBodies(plan, bodies, stored.numbers[i]!, sink);
+    else if (bodies === undefined) skipped++;
+    else await emitLayerBodies(layers[i]!, { index: i, count: layers.length }, plan, bodies, sink, budget);
+  }
+  return stored !== null ? layers.length : skipped;
+}
+
+interface Scanned {
+  plan: EmitPlan;
+  root: RootAttributes;
+  stored: StoredBodies | null;
+}
+
+/** Pass 1 and the overlay: the final tree, turned into an emission plan. */
+async function scanAndPlan(
+  layers: readonly LayerSource[],
+  overlay: readonly OverlayEntry[],
+  budget: Budget,
+  concurrency: number,
+  logger: Logger,
+  store: BodyStore | undefined,
+): Promise<Scanned> {
+  const tree = new FlatTree();
+  const stored = await buildTree(tree, layers, budget, concurrency, logger.warning.bind(logger), store);
+  try {
+    applyOverlay(tree, overlay, layers.length);
+  } catch (err) {
+    if (err instanceof TreeError) throw new SregistryError(`overlay: ${err.message}`, { code: "USAGE" });
+    throw err;
+  }
+  tree.seal();
+  return { plan: makePlan(tree), root: rootAttributes(tree), stored };
+}
+
+/** Per layer the stored body number of each entry, and the bytes stored over all layers. */
+interface StoredBodies {
+  numbers: number[][];
+  bytes: number;
+}
+
 function rootAttributes(tree: FlatTree): RootAttributes {
-  const { mode, uid, gid, mtime } = tree.root.meta;
+  const { mode, uid, gid, mtime } = tree.rootEntry();
   return { mode, uid, gid, mtime };
 }
 
 /**
- * Pass 1: scans layers (a few at a time) and applies them to the tree in order. With `store`,
+ * Pass 1: scans layers (a few at a time) and applies them to the tree in order: the layer whose
+ * turn it is goes into the tree as it is read, the ones read ahead wait in a queue (so at most
+ * `concurrency - 1` layers of entries are held, none with one layer at a time). A layer's tree
+ * error is raised once it was read to its end (its read errors come first, as before). With `store`,
  * returns per layer the stored body number of each entry (scan.ts `ScannedLayer.stored`).
  */
 async function buildTree(
@@ -167,58 +219,98 @@ async function buildTree(
   concurrency: number,
   warn: (message: string) => void,
   store: BodyStore | undefined,
-): Promise<{ numbers: number[][]; bytes: number } | null> {
+): Promise<StoredBodies | null> {
   const scans: Promise<ScannedLayer>[] = [];
+  const queues: LayerQueue[] = [];
   const stored = { numbers: [] as number[][], bytes: 0 };
   const startScan = (i: number): void => {
     if (i >= layers.length) return;
-    scans[i] = scanLayer(layers[i]!, budget, { index: i, count: layers.length }, store);
+    const queue = (queues[i] = new LayerQueue((entry, index) => tree.apply(entry, { layer: i, index })));
+    const position = { index: i, count: layers.length };
+    scans[i] = scanLayer(layers[i]!, budget, position, (entry, index) => queue.push(entry, index), store);
     // A later layer may fail while an earlier one is still awaited: that rejection must not be
     // "unhandled" (Node would end the process); it is rethrown when its turn comes, if it does.
     scans[i]!.catch(() => {});
   };
   for (let i = 0; i < Math.max(1, concurrency); i++) startScan(i);
   for (let i = 0; i < layers.length; i++) {
-    const scanned = await scans[i]!;
-    startScan(i + Math.max(1, concurrency));
     const name = describeLayer(layers[i]!, { index: i, count: layers.length });
     tree.onWarning = (message) => warn(`${name}: ${message}`);
-    applyLayer(tree, i, scanned.entries, name);
+    tree.startLayer(i);
+    queues[i]!.start();
+    const scanned = await scans[i]!;
+    try {
+      queues[i]!.rethrow();
+    } catch (err) {
+      throw layerError(name, err);
+    }
+    startScan(i + Math.max(1, concurrency));
     if (scanned.stored !== null) {
       stored.numbers.push(scanned.stored);
-      scanned.stored.forEach((number, index) => {
-        if (number >= 0) stored.bytes += scanned.entries[index]!.size;
-      });
+      stored.bytes += scanned.storedBytes;
     }
   }
   return store ? stored : null;
 }
 
-function applyLayer(tree: FlatTree, layer: number, entries: TarEntry[], name: string): void {
-  tree.startLayer(layer);
-  for (let index = 0; index < entries.length; index++) {
+/**
+ * A layer's entries on their way to the tree: held until the layer's turn, then applied as read.
+ * A tree error is kept until the layer has been read to its end (`rethrow()`), so that, as when
+ * whole layers were applied after reading, a read error of the layer (a digest mismatch, a limit)
+ * is the one reported; entries after the error are not applied.
+ */
+class LayerQueue {
+  private held: TarEntry[] | null = [];
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly apply: (entry: TarEntry, index: number) => void) {}
+
+  push(entry: TarEntry, index: number): void {
+    if (this.held === null) this.applyOne(entry, index);
+    else this.held.push(entry);
+  }
+
+  /** The layer's turn: applies what was held, and from now on every entry as it comes. */
+  start(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (let index = 0; index < held.length; index++) this.applyOne(held[index]!, index);
+  }
+
+  /** Throws the first error the tree raised for this layer, if any. */
+  rethrow(): void {
+    if (this.failure !== null) throw this.failure.error;
+  }
+
+  private applyOne(entry: TarEntry, index: number): void {
+    if (this.failure !== null) return;
     try {
-      tree.apply(entries[index]!, { layer, index });
-    } catch (err) {
-      throw layerError(name, err);
+      this.apply(entry, index);
+    } catch (error) {
+      this.failure = { error };
     }
   }
 }
 
 /** Writes everything whose content is known without reading a layer. */
 async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
-  for (const dir of plan.dirs) {
-    sink.entry(dir.meta, dir.path);
+  const { tree } = plan;
+  for (const node of plan.dirs) {
+    const path = tree.path(node);
+    sink.entry(tree.inodes.entry(tree.inode(node), path), path);
     await sink.drain();
   }
-  for (const planned of plan.eager) {
-    const { entry, source } = planned.inode;
-    sink.entry(entry, planned.paths[0]!);
-    if ("content" in source && entry.type === "file") {
-      sink.body(source.content);
-      sink.endBody(source.content.length);
+  for (const node of plan.eager) {
+    const inode = tree.inode(node);
+    const paths = pathsOf(plan, node);
+    const entry = tree.inodes.entry(inode, paths[0]!);
+    const content = tree.inodes.content(inode);
+    sink.entry(entry, paths[0]!);
+    if (content !== null && entry.type === "file") {
+      sink.body(content);
+      sink.endBody(content.length);
     }
-    sink.links(entry, planned.paths);
+    sink.links(entry, paths);
     await sink.drain();
   }
 }
@@ -227,7 +319,7 @@ async function emitEager(plan: EmitPlan, sink: EntrySink): Promise<void> {
 function storedBytesUsed(plan: EmitPlan): number {
   let used = 0;
   for (const bodies of plan.bodies.values()) {
-    for (const planned of bodies.values()) used += planned.inode.entry.size;
+    for (const node of bodies) used += plan.tree.inodes.size(plan.tree.inode(node));
   }
   return used;
 }
@@ -237,17 +329,21 @@ function storedBytesUsed(plan: EmitPlan): number {
  * their entries only name them.
  */
 async function emitStoredBodies(
-  bodies: Map<number, PlannedInode> | undefined,
+  plan: EmitPlan,
+  bodies: Uint32Array | undefined,
   stored: readonly number[],
   sink: EntrySink,
 ): Promise<void> {
-  const order = bodies === undefined ? [] : [...bodies.keys()].sort((a, b) => a - b);
-  for (const index of order) {
-    const planned = bodies!.get(index)!;
+  const { inodes } = plan.tree;
+  for (const node of bodies ?? []) {
+    const inode = plan.tree.inode(node);
+    const index = inodes.index(inode);
     const number = stored[index]!;
     if (number < 0) throw new Error(`no stored body for entry ${index}`);
-    sink.entry(planned.inode.entry, planned.paths[0]!, number);
-    sink.links(planned.inode.entry, planned.paths);
+    const paths = pathsOf(plan, node);
+    const entry = inodes.entry(inode, paths[0]!);
+    sink.entry(entry, paths[0]!, number);
+    sink.links(entry, paths);
     await sink.drain();
   }
 }
@@ -256,29 +352,38 @@ async function emitStoredBodies(
 async function emitLayerBodies(
   layer: LayerSource,
   position: LayerPosition,
-  bodies: Map<number, PlannedInode>,
+  plan: EmitPlan,
+  bodies: Uint32Array,
   sink: EntrySink,
   budget: Budget,
 ): Promise<void> {
-  let remaining = bodies.size;
-  let current: PlannedInode | null = null;
+  const { inodes } = plan.tree;
+  let next = 0;
+  let remaining = bodies.length;
+  let current: { entry: TarEntry; paths: string[] } | null = null;
   const reader = new TarReader(
     {
       onEntry(entry) {
-        const planned = bodies.get(reader.entries - 1);
-        if (planned === undefined) return false;
-        const expected = planned.inode.entry;
-        if (entry.type !== "file" || entry.size !== expected.size || entry.name !== expected.name) {
+        const node = bodies[next];
+        const inode = node === undefined ? undefined : plan.tree.inode(node);
+        if (inode === undefined || inodes.index(inode) !== reader.entries - 1) return false;
+        next++;
+        if (
+          entry.type !== "file" ||
+          entry.size !== inodes.size(inode) ||
+          !inodes.nameMatches(inode, entry.name)
+        ) {
           throw new TarFormatError(`layer content changed between reads at ${displayName(entry.name)}`);
         }
-        sink.entry(expected, planned.paths[0]!);
-        current = planned;
+        const paths = pathsOf(plan, node!);
+        current = { entry: inodes.entry(inode, paths[0]!), paths };
+        sink.entry(current.entry, paths[0]!);
         return true;
       },
       onData: (chunk) => sink.body(chunk),
       onEntryEnd() {
-        sink.endBody(current!.inode.entry.size);
-        sink.links(current!.inode.entry, current!.paths);
+        sink.endBody(current!.entry.size);
+        sink.links(current!.entry, current!.paths);
         current = null;
         remaining--;
       },

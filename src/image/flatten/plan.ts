@@ -8,53 +8,93 @@
  * to that first path. Directories come first, parents before children, which both sqfstar and
  * tar2sqfs accept (tar2sqfs refuses a path twice, so each path appears exactly once).
  *
+ * The plan holds numbers, not paths: directory nodes in walk order, and the first node of each
+ * inode (in order of first paths, or by entry index per layer), with a side map to the other
+ * nodes of the few inodes that have several; a path string is made only when its entry is emitted
+ * (`pathsOf`, tree.ts `path`), so nothing per path outlives the emission of its entry.
+ *
  * @example
  * ```ts
  * const plan = makePlan(tree);
- * for (const dir of plan.dirs) sink.entry(dir.meta, dir.path);
- * plan.bodies.get(0)?.get(17); // { inode, paths } to copy from entry 17 of layer 0
+ * for (const node of plan.dirs) sink.entry(tree.inodes.entry(tree.inode(node), ""), tree.path(node));
+ * plan.bodies.get(0); // first nodes of the inodes whose body is in layer 0, by entry index
+ * pathsOf(plan, node); // ["usr/bin/a", "usr/bin/b"]: the first carries the content
  * ```
  */
-import type { TarEntry } from "./tar-header.js";
-import type { FlatTree, Inode } from "./tree.js";
-
-export interface PlannedInode {
-  inode: Inode;
-  /** Every path of the inode; the first carries the content, the rest are hardlinks to it. */
-  paths: string[];
-}
+import { GrowableUint32 } from "../../util/growable.js";
+import { NO_LAYER } from "./inodes.js";
+import { NONE, ROOT, type FlatTree } from "./tree.js";
 
 export interface EmitPlan {
-  dirs: { path: string; meta: TarEntry }[];
-  /** Inodes whose content is known without reading a layer. */
-  eager: PlannedInode[];
-  /** layer index → entry index → inode whose body is that entry's body. */
-  bodies: Map<number, Map<number, PlannedInode>>;
+  tree: FlatTree;
+  /** Directory nodes, parents before children (the walk order). */
+  dirs: Uint32Array;
+  /** First nodes of the inodes whose content is known without reading a layer, in walk order. */
+  eager: Uint32Array;
+  /** layer index → first nodes of the inodes whose body is an entry of that layer, by entry index. */
+  bodies: Map<number, Uint32Array>;
+  /** First node → the inode's other nodes, in walk order (hardlinks; most inodes have none). */
+  links: Map<number, number[]>;
 }
 
 export function makePlan(tree: FlatTree): EmitPlan {
-  const dirs: EmitPlan["dirs"] = [];
-  const inodes = new Map<Inode, PlannedInode>();
-  for (const { path, node } of tree.walk()) {
-    if (node.kind === "dir") {
-      dirs.push({ path, meta: node.meta });
+  const { inodes } = tree;
+  const dirs = new GrowableUint32();
+  const order = new GrowableUint32();
+  const links = new Map<number, number[]>();
+  const firstNode = new Uint32Array(inodes.count).fill(NONE);
+  // Depth-first, a directory's children in insertion order, the last pushed directory first.
+  const pending: number[] = [ROOT];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    for (let node = tree.firstChild(dir); node !== NONE; node = tree.nextSibling(node)) {
+      if (tree.isDir(node)) {
+        dirs.push(node);
+        pending.push(node);
+        continue;
+      }
+      const inode = tree.inode(node);
+      const first = firstNode[inode]!;
+      if (first === NONE) {
+        firstNode[inode] = node;
+        order.push(node);
+      } else {
+        const others = links.get(first);
+        if (others === undefined) links.set(first, [node]);
+        else others.push(node);
+      }
+    }
+  }
+  const eager = new GrowableUint32();
+  const byLayer = new Map<number, GrowableUint32>();
+  for (const node of order.view()) {
+    const inode = tree.inode(node);
+    const layer = inodes.layer(inode);
+    if (layer === NO_LAYER || inodes.type(inode) !== "file" || inodes.size(inode) === 0) {
+      eager.push(node);
       continue;
     }
-    const planned = inodes.get(node.inode);
-    if (planned === undefined) inodes.set(node.inode, { inode: node.inode, paths: [path] });
-    else planned.paths.push(path);
+    let list = byLayer.get(layer);
+    if (list === undefined) byLayer.set(layer, (list = new GrowableUint32()));
+    list.push(node);
   }
-  const eager: PlannedInode[] = [];
-  const bodies = new Map<number, Map<number, PlannedInode>>();
-  for (const planned of inodes.values()) {
-    const { entry, source } = planned.inode;
-    if ("content" in source || entry.type !== "file" || entry.size === 0) {
-      eager.push(planned);
-      continue;
-    }
-    let layer = bodies.get(source.layer);
-    if (layer === undefined) bodies.set(source.layer, (layer = new Map()));
-    layer.set(source.index, planned);
+  const bodies = new Map<number, Uint32Array>();
+  const index = (node: number): number => inodes.index(tree.inode(node));
+  for (const [layer, list] of byLayer) {
+    bodies.set(
+      layer,
+      list
+        .view()
+        .slice()
+        .sort((a, b) => index(a) - index(b)),
+    );
   }
-  return { dirs, eager, bodies };
+  return { tree, dirs: dirs.view().slice(), eager: eager.view().slice(), bodies, links };
+}
+
+/** Every path of the inode first met at `node`; the first carries the content, the rest are hardlinks to it. */
+export function pathsOf(plan: EmitPlan, node: number): string[] {
+  const paths = [plan.tree.path(node)];
+  for (const other of plan.links.get(node) ?? []) paths.push(plan.tree.path(other));
+  return paths;
 }

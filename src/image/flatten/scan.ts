@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * const budget = new Budget({ maxEntries: 1000 });
- * const entries = await scanLayer(layer, budget, { index: 0, count: 1 });
+ * await scanLayer(layer, budget, { index: 0, count: 1 }, (entry, index) => tree.apply(entry, { layer: 0, index }));
  * ```
  */
 import type { Readable } from "node:stream";
@@ -84,23 +84,27 @@ export class Budget {
 /** Where the first pass puts file bodies when the output keeps them early (sink.ts `storeBody`). */
 export type BodyStore = Required<Pick<EntrySink, "storeBody" | "body" | "endBody" | "drain">>;
 
-/** A layer's entries in archive order, and for each the number its stored body got (or -1). */
+/** With a body store: for each entry of a layer the number its stored body got (or -1), and their bytes. */
 export interface ScannedLayer {
-  entries: TarEntry[];
   stored: number[] | null;
+  storedBytes: number;
 }
 
 /**
- * Reads every header of a layer (and verifies its diff_id); returns the entries in archive order.
- * With `store`, every file body is given to it as it is read (see sink.ts `storeBody`).
+ * Reads every header of a layer (and verifies its diff_id), giving each entry to `onEntry` with
+ * its index in archive order as it is read (an error it throws stops the read and is reported
+ * as the layer's). With `store`, every file body is given to it as it is read (see sink.ts
+ * `storeBody`).
  */
 export async function scanLayer(
   layer: LayerSource,
   budget: Budget,
   position: LayerPosition,
+  onEntry: (entry: TarEntry, index: number) => void,
   store?: BodyStore,
 ): Promise<ScannedLayer> {
-  const entries: TarEntry[] = [];
+  let count = 0;
+  let storedBytes = 0;
   const stored: number[] | null = store ? [] : null;
   const check = new LayerCheck(layer, position, budget.inflateLimit, true);
   let declared = 0;
@@ -111,10 +115,11 @@ export async function scanLayer(
         declared += entry.size;
         check.checkDeclared(declared);
         dropHostXattrs(entry);
-        entries.push(entry);
+        onEntry(entry, count++);
         if (store === undefined || stored === null) return false;
         const storing = entry.type === "file" && entry.size > 0;
         stored.push(storing ? store.storeBody(entry.size) : -1);
+        if (storing) storedBytes += entry.size;
         return storing;
       },
       ...(store ? { onData: (chunk: Buffer) => store.body(chunk), onEntryEnd: () => store.endBody(0) } : {}),
@@ -132,7 +137,7 @@ export async function scanLayer(
     reader.end();
     check.verify();
   });
-  return { entries, stored };
+  return { stored, storedBytes };
 }
 
 /** Opens a layer, runs `body` over it, and maps any failure to an error naming the layer. */

@@ -31,7 +31,7 @@ import { SregistryError } from "../../util/errors.js";
 import type { BlockCompressor } from "./compressor.js";
 import { ContentIndex } from "./dedup.js";
 import { DATA_UNCOMPRESSED, NO_FRAGMENT, SUPERBLOCK_SIZE } from "./format.js";
-import { GrowableFloat64, GrowableUint32 } from "./growable.js";
+import { GrowableFloat64, GrowableUint32 } from "../../util/growable.js";
 import type { ImageOutput } from "./output.js";
 
 const KIND_DATA = Buffer.of(1);

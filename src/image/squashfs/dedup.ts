@@ -9,7 +9,7 @@
  * seen.findOrAdd(digest, 9); // 7: same content as file 7
  * ```
  */
-import { GrowableUint32, GrowableUint8 } from "./growable.js";
+import { GrowableUint32, GrowableUint8 } from "../../util/growable.js";
 
 const DIGEST = 16;
 

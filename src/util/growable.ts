@@ -58,6 +58,11 @@ export class GrowableUint32 extends Growable<Uint32Array> {
     return new Uint32Array(n);
   }
 }
+export class GrowableInt32 extends Growable<Int32Array> {
+  protected allocate(n: number): Int32Array {
+    return new Int32Array(n);
+  }
+}
 export class GrowableFloat64 extends Growable<Float64Array> {
   protected allocate(n: number): Float64Array {
     return new Float64Array(n);
@@ -89,6 +94,19 @@ export class BytePool {
   /** A view of `length` bytes at `offset` (valid until the next `add`). */
   bytes(offset: number, length: number): Buffer {
     return this.buffer.subarray(offset, offset + length);
+  }
+
+  /** The stored bytes at `offset` as a binary string (one char per byte). */
+  text(offset: number, length: number): string {
+    return this.buffer.toString("latin1", offset, offset + length);
+  }
+
+  /** Whether the `length` bytes at `offset` are the binary string `text`. */
+  equals(offset: number, length: number, text: string): boolean {
+    if (length !== text.length) return false;
+    const buffer = this.buffer;
+    for (let i = 0; i < length; i++) if (buffer[offset + i] !== text.charCodeAt(i)) return false;
+    return true;
   }
 
   /** Byte-wise comparison of two stored strings (the order squashfs directories need). */
