@@ -15,7 +15,13 @@ import { SregistryError } from "../../util/errors.js";
 import { displayName } from "../flatten/tar-header.js";
 import { MAX_NAME, NO_XATTR } from "./format.js";
 import type { IdTable } from "./id-table.js";
-import { BytePool, GrowableFloat64, GrowableUint16, GrowableUint32, GrowableUint8 } from "../../util/growable.js";
+import {
+  BytePool,
+  GrowableFloat64,
+  GrowableUint16,
+  GrowableUint32,
+  GrowableUint8,
+} from "../../util/growable.js";
 
 /** Inode kinds, numbered as squashfs's basic inode types. */
 export const Kind = { Dir: 1, File: 2, Symlink: 3, BlockDev: 4, CharDev: 5, Fifo: 6, Socket: 7 } as const;
