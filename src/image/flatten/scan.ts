@@ -92,7 +92,8 @@ export interface ScannedLayer {
 
 /**
  * Reads every header of a layer (and verifies its diff_id); returns the entries in archive order.
- * With `store`, every file body is given to it as it is read (see sink.ts `storeBody`).
+ * With `store`, every file body is given to it as it is read (see sink.ts `storeBody`). Waits for
+ * `layer.ready()` first.
  */
 export async function scanLayer(
   layer: LayerSource,
@@ -100,6 +101,8 @@ export async function scanLayer(
   position: LayerPosition,
   store?: BodyStore,
 ): Promise<ScannedLayer> {
+  // Not before the layer is verified (downloaded and digest-checked): see LayerSource.ready.
+  await layer.ready?.();
   const entries: TarEntry[] = [];
   const stored: number[] | null = store ? [] : null;
   const check = new LayerCheck(layer, position, budget.inflateLimit, true);
