@@ -36,8 +36,13 @@ import type { Logger } from "../util/log.js";
 export interface StoredLayer {
   digest: string;
   mediaType: string;
-  /** The verified blob in the cache. */
+  /** The verified blob in the cache (once `ready` resolved, when there is one). */
   path: string;
+  /**
+   * Resolves when the blob at `path` is downloaded and verified, rejects when it will not be: the
+   * build then starts before the download ends and reads each layer as soon as it is there.
+   */
+  ready?: () => Promise<void>;
 }
 
 export interface FlattenIntoInput {
@@ -192,22 +197,35 @@ async function layerSources(input: FlattenIntoInput, open: Set<Readable>): Promi
   if (diffIds === undefined) {
     input.logger.debug("the image config has no rootfs.diff_ids: layers are checked by blob digest only");
   }
+  // A layer still downloading is measured once it is there (its `ready`); the others now.
   const sizes = await Promise.all(
-    layers.map((layer, index) => blobSize(layer, { index, count: layers.length })),
+    layers.map((layer, index) =>
+      layer.ready ? undefined : blobSize(layer, { index, count: layers.length }),
+    ),
   );
-  return layers.map((layer, i) => ({
-    digest: layer.digest,
-    mediaType: layer.mediaType,
-    compressedBytes: sizes[i]!,
-    ...(diffIds === undefined ? {} : { diffId: diffIds[i]! }),
-    open: () => {
-      const stream = openLayerStream(layer.path, layer.mediaType, { allowForeign: input.allowForeign });
-      open.add(stream);
-      stream.once("close", () => open.delete(stream));
-      if (input.signal?.aborted) stream.destroy(input.signal.reason as Error);
-      return stream;
-    },
-  }));
+  return layers.map((layer, i) => {
+    const source: LayerSource = {
+      digest: layer.digest,
+      mediaType: layer.mediaType,
+      ...(sizes[i] === undefined ? {} : { compressedBytes: sizes[i] }),
+      ...(diffIds === undefined ? {} : { diffId: diffIds[i]! }),
+      open: () => {
+        const stream = openLayerStream(layer.path, layer.mediaType, { allowForeign: input.allowForeign });
+        open.add(stream);
+        stream.once("close", () => open.delete(stream));
+        if (input.signal?.aborted) stream.destroy(input.signal.reason as Error);
+        return stream;
+      },
+    };
+    const ready = layer.ready;
+    if (ready) {
+      source.ready = async () => {
+        await ready();
+        source.compressedBytes ??= await blobSize(layer, { index: i, count: layers.length });
+      };
+    }
+    return source;
+  });
 }
 
 /** The cached blob's size (what the inflation bound is relative to). */

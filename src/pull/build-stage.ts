@@ -3,9 +3,14 @@
  * squashfs, or a sandbox directory) in the build folder, then placed and recorded (store-stage.ts).
  * A failure leaves nothing in the build folder.
  *
+ * The build runs while the layers download (download-stage.ts): the flattener reads each layer
+ * once its `ready()` resolved, in image order, so the result is the same whatever order the
+ * downloads end in. `downloaded` (the download's end) is awaited before the store stage; a failed
+ * download aborts the build through the job's signal and its error is the one reported.
+ *
  * @example
  * ```ts
- * return buildStage(job, resolved, stored, outDir);
+ * return buildStage(job, resolved, download.stored, download.outDir, download.finished);
  * ```
  */
 import { chmod, chown, mkdir, rename, rmdir, utimes } from "node:fs/promises";
@@ -26,20 +31,19 @@ import { buildTempPath, removeTree } from "./temp-files.js";
 import { type PullResult, type Job, explainFullDisk, outputSuffix } from "./job.js";
 import { checkSandboxTarget } from "./targets.js";
 import { storeResult } from "./store-stage.js";
-import type { PullOutput } from "./events.js";
 
 export async function buildStage(
   job: Job,
   resolved: ResolvedImage,
   stored: StoredLayer[],
   outDir: string,
+  downloaded: Promise<void> = Promise.resolve(),
 ): Promise<PullResult> {
   const { options, emit, timer } = job;
   const signal = options.signal;
-  emit({ type: "stage", stage: "build", output: buildOutput(options) });
   if (options.sandbox !== undefined) {
     return explainFullDisk(outDir, "the sandbox", job.outputBytes, () =>
-      buildSandbox(job, resolved, stored, outDir),
+      buildSandbox(job, resolved, stored, outDir, downloaded),
     );
   }
   const tmpPath = buildTempPath(outDir, outputSuffix(options));
@@ -63,6 +67,7 @@ export async function buildStage(
         ...(signal ? { signal } : {}),
       }),
     );
+    await downloaded;
     timer.end("build");
     emit({ type: "stage", stage: "store", recorded: job.useCatalog });
     const result = await storeResult(job, resolved, tmpPath);
@@ -74,16 +79,12 @@ export async function buildStage(
   }
 }
 
-function buildOutput(options: Job["options"]): PullOutput {
-  if (options.sandbox !== undefined) return "sandbox";
-  return options.format === "squashfs" ? "squashfs" : "sif";
-}
-
 async function buildSandbox(
   job: Job,
   resolved: ResolvedImage,
   layers: StoredLayer[],
   outDir: string,
+  downloaded: Promise<void>,
 ): Promise<PullResult> {
   const target = resolve(job.options.sandbox!);
   await checkSandboxTarget(target);
@@ -114,6 +115,7 @@ async function buildSandbox(
       return rootAttributes;
     });
     await applyRootAttributes(tmpDir, root);
+    await downloaded;
     job.timer.end("build");
     job.emit({ type: "stage", stage: "store", recorded: false });
     await checkSandboxTarget(target);

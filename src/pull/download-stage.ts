@@ -1,11 +1,21 @@
 /**
  * The download stage: tells the listener what will be fetched (and what is cached), clears dead
- * builds, checks the disk space for the layers and the output, then downloads every missing layer
- * into the cache (verified, resumable, N at a time). Returns the cached layers and the build folder.
+ * builds, checks the disk space for the layers and the output, then starts the download of every
+ * missing layer into the cache (verified, resumable, N at a time, in layer order) and returns at
+ * once: the cached layers, each with a `ready()` that resolves when its blob is verified, so the
+ * build can run alongside (pipeline.ts). `finished` settles once every download has stopped; at the
+ * first failure every `ready()` still pending rejects with it and `failed` is aborted with it.
+ * `stop()` cancels what is still running (the build failed).
  *
  * @example
  * ```ts
- * const { stored, outDir } = await downloadStage(job, resolved, store);
+ * const download = await downloadStage(job, resolved, store);
+ * try {
+ *   await build(download.stored); // awaits each layer's ready()
+ * } finally {
+ *   download.stop();
+ *   await download.finished.catch(() => undefined);
+ * }
  * ```
  */
 import { mkdir } from "node:fs/promises";
@@ -17,15 +27,26 @@ import { preflight } from "../util/disk.js";
 import { downloadLayers, uniqueLayers } from "./download.js";
 import { type StoredLayer } from "../image/flatten-stream.js";
 import { removeStaleBuilds } from "./temp-files.js";
-import { type Job, outputDir, explainFullDisk } from "./job.js";
+import { type Job, buildOutput, outputDir, explainFullDisk } from "./job.js";
+
+export interface StartedDownload {
+  /** The layers in image order, each readable once its `ready()` resolved. */
+  stored: StoredLayer[];
+  outDir: string;
+  /** Settles once no download runs any more; rejects with the first failure. */
+  finished: Promise<void>;
+  /** Aborted with the first failure, as soon as it happens. */
+  failed: AbortSignal;
+  /** Cancels the downloads still running (the build gave up). */
+  stop(reason?: unknown): void;
+}
 
 export async function downloadStage(
   job: Job,
   resolved: ResolvedImage,
   store: BlobStore,
-): Promise<{ stored: StoredLayer[]; outDir: string }> {
+): Promise<StartedDownload> {
   const { options, emit, timer } = job;
-  const signal = options.signal;
   const layers = uniqueLayers(resolved.layers);
   const cached = await Promise.all(layers.map((layer) => store.has(layer.digest)));
   emit({
@@ -43,7 +64,16 @@ export async function downloadStage(
   const toDownload = await checkSpace(job, store, outDir, resolved, cached);
 
   emit({ type: "stage", stage: "download" });
-  await explainFullDisk(store.root, "the layers being downloaded", toDownload, () =>
+  const cancel = new AbortController();
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  const ready = new Map<string, Deferred>(layers.map((layer) => [layer.digest, deferred()]));
+  const fail = (err: unknown): void => {
+    if (failed.signal.aborted) return;
+    failed.abort(err);
+    for (const waiting of ready.values()) waiting.reject(err);
+  };
+  const finished = explainFullDisk(store.root, "the layers being downloaded", toDownload, () =>
     downloadLayers({
       store,
       remote: job.remote,
@@ -53,16 +83,47 @@ export async function downloadStage(
       emit,
       logger: job.ctx.logger,
       httpsNoVerify: job.ctx.settings.httpsNoVerify,
-      ...(signal ? { signal } : {}),
+      signal,
+      onLayerReady: (digest) => ready.get(digest)?.resolve(),
+      onFailure: fail,
     }),
+  ).then(
+    () => {
+      timer.end("download");
+      emit({ type: "stage", stage: "build", output: buildOutput(options) });
+    },
+    (err: unknown) => {
+      // A full disk is reported by explainFullDisk with another error than the one first seen.
+      fail(err);
+      throw err;
+    },
   );
-  timer.end("download");
+  finished.catch(() => undefined); // awaited by the pipeline; never "unhandled" meanwhile
   const stored = resolved.layers.map((l) => ({
     digest: l.digest,
     mediaType: l.mediaType,
     path: store.path(l.digest),
+    ready: () => ready.get(l.digest)!.promise,
   }));
-  return { stored, outDir };
+  return { stored, outDir, finished, failed: failed.signal, stop: (reason) => cancel.abort(reason) };
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** A promise settled from outside; its rejection is never "unhandled" (the build may not wait). */
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 async function checkSpace(

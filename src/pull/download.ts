@@ -7,6 +7,10 @@
  * request is still running when the command exits). Verified blobs already in the cache stay there
  * for the next pull.
  *
+ * Layers start in image order, `threads` at a time, so the layer the build reads next (it reads
+ * them in order) is the one fetched first; `onLayerReady` tells the build each layer it may read,
+ * `onFailure` the first failure, at once (pipeline.ts runs the build alongside the download).
+ *
  * An allowed foreign (non-distributable) layer whose descriptor lists `urls` is fetched from those URLs
  * first, with foreign-urls.ts's SSRF checks, and from the registry when none of them serves it (as
  * go-containerregistry does); the cache verifies digest and size whichever source answered. When the
@@ -46,6 +50,13 @@ export interface DownloadInput {
   httpsNoVerify?: boolean;
   /** Foreign-URL fetching knobs for tests (DNS, loopback servers, transport). */
   foreignUrls?: Pick<ForeignBlobOptions, "resolve" | "allowLoopbackForTests" | "transport">;
+  /** Called once a layer is in the cache, verified (digest and size): the build may read it. */
+  onLayerReady?: (digest: string) => void;
+  /**
+   * Called once, at the first failure (or abort), with its error: before the other downloads have
+   * stopped, so a build waiting for a layer can give up at once.
+   */
+  onFailure?: (err: unknown) => void;
 }
 
 /** Unique layers by digest, in first-seen order (schema 1 repeats the empty layer). */
@@ -88,8 +99,12 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
         // every worker shares (which warned MaxListenersExceeded past 10). AbortSignal.any adds
         // no listener to its sources: https://nodejs.org/api/globals.html#abortsignalanysignals
         await fetchLayer(input, layer, AbortSignal.any([signal]), foreignTransport);
+        input.onLayerReady?.(layer.digest);
       } catch (err) {
-        firstError ??= err;
+        if (firstError === undefined) {
+          firstError = err;
+          input.onFailure?.(input.signal?.aborted ? input.signal.reason : err);
+        }
         cancel.abort(err);
       }
     }
@@ -97,7 +112,10 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
   const workers = Math.max(1, Math.min(input.threads, queue.length));
   await Promise.all(Array.from({ length: workers }, worker));
   owned?.close();
-  input.signal?.throwIfAborted();
+  if (input.signal?.aborted) {
+    if (firstError === undefined) input.onFailure?.(input.signal.reason);
+    input.signal.throwIfAborted();
+  }
   if (firstError !== undefined) throw firstError;
 }
 

@@ -18,7 +18,7 @@ import type { Platform } from "../oci/types.js";
 import { freeBytes, isNoSpace, noSpaceError } from "../util/disk.js";
 import type { Remote, RemoteContext } from "./remote.js";
 import { catalogNames } from "../catalog/image-metrics.js";
-import type { PullEventListener, PullStage } from "./events.js";
+import type { PullEventListener, PullOutput, PullStage } from "./events.js";
 import { buildDirectory } from "./temp-files.js";
 
 export interface PullOptions {
@@ -152,4 +152,10 @@ export function stageTimer() {
       last = now;
     },
   };
+}
+
+/** What the build stage makes, as progress lines name it. */
+export function buildOutput(options: PullOptions): PullOutput {
+  if (options.sandbox !== undefined) return "sandbox";
+  return options.format === "squashfs" ? "squashfs" : "sif";
 }

@@ -38,6 +38,7 @@ import { blobCacheDir } from "../cache/layout.js";
 import { chooseBuilder, parseBuilder } from "../image/squashfs/choose-builder.js";
 import { detectSquashfsTools } from "../image/squashfs/tools.js";
 import { parseCompression } from "../image/squashfs/compression.js";
+import type { ResolvedImage } from "../registry/client.js";
 import type { FetchedManifest } from "../registry/manifest.js";
 import type { Remote } from "./remote.js";
 import {
@@ -135,13 +136,43 @@ async function resolveAndBuild(job: Job, top: FetchedManifest | undefined): Prom
     // Held from before the download to the end of the build: `cache clean` leaves these blobs alone.
     const hold = await store.hold(resolved.layers.map((layer) => layer.digest));
     try {
-      const { stored, outDir } = await downloadStage(job, resolved, store);
-      return await buildStage(job, resolved, stored, outDir);
+      return await downloadAndBuild(job, resolved, store, downloadStage, buildStage);
     } finally {
       hold.release();
     }
   } finally {
     await store.dispose();
+  }
+}
+
+/**
+ * The download and the build run together: the build reads layer 0 as soon as it is downloaded
+ * and verified while the next ones download (in layer order, so the one it needs next comes
+ * first). A failed download aborts the build (its signal) and is the error reported; a failed
+ * build cancels the downloads. Either way this returns only once no download runs any more (the
+ * blobs are held, a temporary cache is removed after).
+ */
+async function downloadAndBuild(
+  job: Job,
+  resolved: ResolvedImage,
+  store: BlobStore,
+  downloadStage: typeof import("./download-stage.js").downloadStage,
+  buildStage: typeof import("./build-stage.js").buildStage,
+): Promise<PullResult> {
+  const download = await downloadStage(job, resolved, store);
+  const userSignal = job.options.signal;
+  const signal = userSignal ? AbortSignal.any([userSignal, download.failed]) : download.failed;
+  const building: Job = { ...job, options: { ...job.options, signal } };
+  try {
+    return await buildStage(building, resolved, download.stored, download.outDir, download.finished);
+  } catch (err) {
+    download.stop(err);
+    // The download's own failure (a full disk made readable by explainFullDisk, say) is the cause.
+    await download.finished;
+    throw err;
+  } finally {
+    download.stop();
+    await download.finished.catch(() => undefined);
   }
 }
 

@@ -94,7 +94,7 @@ export interface ScannedLayer {
  * Reads every header of a layer (and verifies its diff_id), giving each entry to `onEntry` with
  * its index in archive order as it is read (an error it throws stops the read and is reported
  * as the layer's). With `store`, every file body is given to it as it is read (see sink.ts
- * `storeBody`).
+ * `storeBody`). Waits for `layer.ready()` first.
  */
 export async function scanLayer(
   layer: LayerSource,
@@ -103,6 +103,8 @@ export async function scanLayer(
   onEntry: (entry: TarEntry, index: number) => void,
   store?: BodyStore,
 ): Promise<ScannedLayer> {
+  // Not before the layer is verified (downloaded and digest-checked): see LayerSource.ready.
+  await layer.ready?.();
   let count = 0;
   let storedBytes = 0;
   const stored: number[] | null = store ? [] : null;

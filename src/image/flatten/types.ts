@@ -25,8 +25,17 @@ export interface LayerSource {
    * first pass. Absent for images that have none (schema 1): only the blob digest vouches for them.
    */
   diffId?: string;
-  /** Size of the blob as stored; bounds how far the layer may inflate (see layer-check.ts). */
+  /**
+   * Size of the blob as stored; bounds how far the layer may inflate (see layer-check.ts). Set by
+   * `ready()` when there is one.
+   */
   compressedBytes?: number;
+  /**
+   * Resolves once the layer may be opened (its blob downloaded and verified), or rejects with the
+   * reason it never will be; absent when it may be opened at once. The first pass awaits it before
+   * it opens the layer, so a build can start on layer 0 while later layers still download.
+   */
+  ready?: () => Promise<void>;
 }
 
 /** A synthetic entry (e.g. `/.singularity.d` files) placed over the image. */
