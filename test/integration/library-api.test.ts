@@ -15,6 +15,7 @@ let registry: RegistryServer;
 before(async () => {
   registry = await startRegistry({ auth: "basic" });
   await pushImage(registry, "team/tool:2.0", sampleImage());
+  await pushImage(registry, "team/other:1.0", sampleImage());
 });
 after(() => registry?.stop());
 
@@ -63,8 +64,13 @@ forEachBackend((backend) => {
   });
 
   test("record, images, add, rename and rm as typed calls", async () => {
-    const recorded = await client.record("team/tool:2.0");
-    assert.equal(recorded.uri, "team/tool:2.0");
+    const recorded = await client.record("team/other:1.0");
+    assert.equal(recorded.uri, "team/other:1.0");
+    assert.equal(recorded.exists, false);
+    // Pulled by the test before: the local row is reported, no remote row is added.
+    const pulled = await client.record("team/tool:2.0");
+    assert.equal(pulled.exists, true);
+    assert.match(pulled.uri, /^team\/tool:2\.0@[a-f0-9]{64}$/);
     const file = join(home.path, "local.sif");
     writeFileSync(file, "not really a SIF");
     await assert.rejects(client.add(file, { name: "me/local:1" }), { code: "NOT_AN_IMAGE" });
