@@ -38,6 +38,7 @@ import type { Platform } from "../oci/types.js";
 import { parseBoolean, parsePresenceFlag } from "./booleans.js";
 import { normaliseClientName } from "./clients.js";
 import { inflateLimitSetting } from "./inflate.js";
+import { timeoutSettings } from "./timeouts.js";
 import { backendSection, readSecrets, type SecretsFile } from "./secrets.js";
 import type { Settings } from "./types.js";
 
@@ -108,6 +109,7 @@ export function loadSettings(
     platform: resolvePlatform(source),
     dockerCmd: parsePresenceFlag(lookupSetting("SREGISTRY_DOCKER_CMD", source)) ?? false,
     inflateLimit: inflateLimitSetting(env),
+    timeouts: timeoutSettings(env),
     trustedRealms: parseTrustedRealms(lookupSetting("SREGISTRY_TRUSTED_REALMS", source)),
     ...(shell === undefined ? {} : { shell }),
   };

@@ -48,6 +48,16 @@ export interface Settings {
   shell?: string;
   /** SREGISTRY_INFLATE_RATIO / SREGISTRY_INFLATE_FLOOR: how far one layer may inflate. */
   inflateLimit: InflateLimitSetting;
+  /** SREGISTRY_MIRROR_TIMEOUT / SREGISTRY_STALL_TIMEOUT (config/timeouts.ts). */
+  timeouts: TimeoutSettings;
+}
+
+/** Network timeouts in milliseconds (config/timeouts.ts). */
+export interface TimeoutSettings {
+  /** Time a mirror has to answer with headers before the next source is tried. */
+  mirrorTimeoutMs: number;
+  /** Time a registry connection may take to open or stay silent before the attempt counts as stalled. */
+  stallTimeoutMs: number;
 }
 
 /** A layer may inflate to `max(floorBytes, ratio × its compressed size)` (config/inflate.ts). */

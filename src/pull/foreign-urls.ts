@@ -32,6 +32,7 @@ import {
   type HttpResponse,
   type Transport,
 } from "../registry/http.js";
+import { withCertificateDetection } from "../registry/network-errors.js";
 import { SregistryError } from "../util/errors.js";
 import { addressRefusal, type AddressPolicy } from "./global-address.js";
 
@@ -83,7 +84,12 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 export function createForeignTransport(
   options: ForeignNetworkOptions & { httpsNoVerify?: boolean } = {},
 ): ClosableTransport {
-  return createHttpTransport({ httpsNoVerify: options.httpsNoVerify, lookup: guardedLookup(options) });
+  const transport = createHttpTransport({
+    httpsNoVerify: options.httpsNoVerify,
+    lookup: guardedLookup(options),
+  });
+  // An untrusted certificate is one line naming the host and what to do, as for the registry.
+  return Object.assign(withCertificateDetection(transport), { close: () => transport.close() });
 }
 
 /**

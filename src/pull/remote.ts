@@ -75,6 +75,7 @@ export function connectRemote(ctx: RemoteContext, image: string, options: Connec
     insecure: backend.insecure,
     httpsNoVerify: ctx.settings.httpsNoVerify,
     trustedRealms: ctx.settings.trustedRealms,
+    stallTimeoutMs: ctx.settings.timeouts.stallTimeoutMs,
     keychain: keychainFor(ctx, backend, reference, explicit),
     logger: ctx.logger,
     plainHttpHint: `set ${noHttpsVariable(backend)}=yes or use --insecure`,
@@ -84,6 +85,7 @@ export function connectRemote(ctx: RemoteContext, image: string, options: Connec
     // Mirror credentials are looked up by the mirror's own host, never taken from the backend.
     mirrors: {
       plan: mirrorPlan(ctx, reference),
+      headersTimeoutMs: ctx.settings.timeouts.mirrorTimeoutMs,
       keychain: mirrorKeychain(
         ctx.env,
         ctx.settings.home,

@@ -67,6 +67,11 @@ export interface RegistryClientOptions {
   transport?: Transport;
   retry?: Partial<RetryOptions>;
   userAgent?: string;
+  /**
+   * SREGISTRY_STALL_TIMEOUT in ms: time a registry connection may take to open or stay silent
+   * before the attempt counts as stalled; default http.ts's 30 s.
+   */
+  stallTimeoutMs?: number;
   /** SREGISTRY_TRUSTED_REALMS: token realm hosts outside the registry's domain trusted with credentials. */
   trustedRealms?: readonly string[];
   /** Share tokens between clients of the same registry. */
@@ -79,9 +84,10 @@ export interface RegistryClientOptions {
   onCredentialsAccepted?: (credentials: Credentials) => void;
   /**
    * Mirrors tried before the registry (mirrors.ts), with their own credentials; `idleTimeoutMs`
-   * replaces the silence a mirror's body may keep before it counts as stalled (tests).
+   * replaces the silence a mirror's body may keep before it counts as stalled (tests);
+   * `headersTimeoutMs` (SREGISTRY_MIRROR_TIMEOUT) the time a mirror has to answer with headers.
    */
-  mirrors?: { plan: MirrorPlan; keychain?: Keychain; idleTimeoutMs?: number };
+  mirrors?: { plan: MirrorPlan; keychain?: Keychain; idleTimeoutMs?: number; headersTimeoutMs?: number };
 }
 
 export interface ResolvedImage {
@@ -143,7 +149,13 @@ export class RegistryClient {
     this.logger = options.logger ?? silentLogger;
     this.owned = options.transport
       ? undefined
-      : createHttpTransport({ httpsNoVerify: options.httpsNoVerify, userAgent: options.userAgent });
+      : createHttpTransport({
+          httpsNoVerify: options.httpsNoVerify,
+          userAgent: options.userAgent,
+          ...(options.stallTimeoutMs === undefined
+            ? {}
+            : { connectTimeoutMs: options.stallTimeoutMs, idleTimeoutMs: options.stallTimeoutMs }),
+        });
     const base = withPlainHttpDetection(
       withCertificateDetection(options.transport ?? this.owned!),
       options.plainHttpHint ?? "configure the registry as insecure (plain http)",
@@ -174,6 +186,7 @@ export class RegistryClient {
             plan,
             keychain: options.mirrors?.keychain,
             idleTimeoutMs: options.mirrors?.idleTimeoutMs,
+            headersTimeoutMs: options.mirrors?.headersTimeoutMs,
             logger: this.logger,
             transport: options.transport,
             httpsNoVerify: options.httpsNoVerify,

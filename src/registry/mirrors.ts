@@ -57,6 +57,7 @@ import {
   type Transport,
 } from "./http.js";
 import { withLogging } from "./logging.js";
+import { withCertificateDetection } from "./network-errors.js";
 import { withRedirects } from "./redirect.js";
 import { withRetry, type RetryOptions } from "./retry.js";
 import { expectedDigest, verifyMirrorBody } from "./mirror-verify.js";
@@ -190,7 +191,8 @@ export function withMirrors(origin: Transport, options: MirrorOptions): Closable
         connectTimeoutMs: MIRROR_CONNECT_TIMEOUT_MS,
         idleTimeoutMs: options.idleTimeoutMs ?? MIRROR_IDLE_TIMEOUT_MS,
       });
-  const base = options.transport ?? owned!;
+  // A mirror with an untrusted certificate is skipped like any failing mirror; `--debug` says why in one line.
+  const base = withCertificateDetection(options.transport ?? owned!);
   const build = (endpoint: Endpoint, attempts?: number): Stack => ({
     endpoint,
     baseUrl: registryBaseUrl(endpoint.host, { insecure: endpoint.insecure }),

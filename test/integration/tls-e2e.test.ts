@@ -8,6 +8,10 @@
  * - `SREGISTRY_HTTPS_NOVERIFY=1` (README, settings table) turns verification off and the pull succeeds.
  * - The private CA given to Node through `NODE_EXTRA_CA_CERTS` makes the pull succeed with verification
  *   on. sregistry has no setting of its own for a CA bundle; Node's variable is the documented way.
+ * - The same front as a mirror of the plain-http registry: skipped like any failing mirror, the pull
+ *   succeeds from the registry, and `--debug` names the certificate problem in one line.
+ * - A foreign layer URL on the front (production transport, DNS injected): one FOREIGN_URL line
+ *   naming the host and the certificate problem, not Node's bare error.
  *
  * @example
  * ```sh
@@ -27,6 +31,7 @@ import { pushImage, randomBytes } from "../harness/fixtures.js";
 import { successPath } from "../harness/pull.js";
 import { startRegistry, type RegistryServer } from "../harness/registry-server.js";
 import { run, tmpDir, type TmpDir } from "../harness/tools.js";
+import { openForeignBlob } from "../../src/pull/foreign-urls.js";
 
 const IMAGE = "library/tls-app:1";
 
@@ -189,5 +194,51 @@ describe("TLS to the registry through the CLI", () => {
         "trust its CA with NODE_EXTRA_CA_CERTS=<PEM file>, or set SREGISTRY_HTTPS_NOVERIFY=1 to skip verification\n",
     );
     assert.doesNotMatch(result.stdout, /Success!/);
+  });
+
+  it("skips a mirror with an untrusted certificate like any failing mirror, naming the problem", async () => {
+    // The plain-http registry is the origin; the https front (private CA, not trusted) is its mirror.
+    const baseDir = join(tmp.path, "mirror-untrusted");
+    const env: Record<string, string> = {
+      ...isolatedEnv(baseDir),
+      SREGISTRY_CLIENT: "docker",
+      SREGISTRY_DOCKERHUB_BASE: registry.host,
+      SREGISTRY_DOCKERHUB_NOHTTPS: "true",
+      SREGISTRY_MIRRORS: `${registry.host}=${front.host}`,
+    };
+    const result = await runCli(["--debug", "pull", `docker://${IMAGE}`], { env, baseDir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(successPath(result.stdout)));
+    const skipped = result.stderr.split("\n").filter((line) => line.includes(`mirror ${front.host} failed`));
+    assert.ok(skipped.length >= 1, result.stderr);
+    assert.ok(
+      skipped[0]!.includes(
+        `(the TLS certificate of ${front.host} could not be verified (unable to verify the first certificate); trust its CA with NODE_EXTRA_CA_CERTS`,
+      ),
+      skipped[0],
+    );
+  });
+
+  it("fails a foreign layer URL with an untrusted certificate in one line naming the host", async () => {
+    // The production foreign-URL transport; only DNS is injected (cdn.test → the front on 127.0.0.1).
+    const port = front.host.split(":")[1]!;
+    const url = `https://cdn.test:${port}/v2/library/tls-app/blobs/sha256:${"0".repeat(64)}`;
+    const err = await openForeignBlob([url], {
+      offset: 0,
+      insecure: false,
+      resolve: async () => ["127.0.0.1"],
+      allowLoopbackForTests: true,
+    }).then(
+      () => assert.fail("the untrusted certificate was accepted"),
+      (e: Error & { code?: string }) => e,
+    );
+    assert.equal(err.code, "FOREIGN_URL");
+    assert.ok(!err.message.includes("\n"), err.message);
+    assert.ok(
+      err.message.includes(
+        `${url}: the TLS certificate of cdn.test:${port} could not be verified (unable to verify the first certificate); trust its CA`,
+      ),
+      err.message,
+    );
   });
 });
