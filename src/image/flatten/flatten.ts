@@ -245,6 +245,8 @@ async function buildTree(
       throw layerError(name, err);
     }
     startScan(i + Math.max(1, concurrency));
+    // One pass: the layer's bodies are in the sink, so its blob may go (a restart asks again).
+    if (store) await layers[i]!.release?.();
     if (scanned.stored !== null) {
       stored.numbers.push(scanned.stored);
       stored.bytes += scanned.storedBytes;
@@ -391,6 +393,8 @@ async function emitLayerBodies(
     { maxPaxHeaderBytes: budget.maxPaxHeaderBytes },
   );
   const check = new LayerCheck(layer, position, budget.inflateLimit, false);
+  // A blob released after the first pass (a pull without a cache) is fetched and verified again.
+  await layer.ready?.();
   await readLayer(layer, position, async (stream) => {
     for await (const chunk of stream) {
       check.update(chunk as Buffer);
@@ -402,4 +406,5 @@ async function emitLayerBodies(
     reader.end();
     if (remaining > 0) throw new TarFormatError("layer ended before all its files were read again");
   });
+  await layer.release?.();
 }
