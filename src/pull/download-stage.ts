@@ -5,7 +5,9 @@
  * once: the cached layers, each with a `ready()` that resolves when its blob is verified, so the
  * build can run alongside (pipeline.ts). `finished` settles once every download has stopped; at the
  * first failure every `ready()` still pending rejects with it and `failed` is aborted with it.
- * `stop()` cancels what is still running (the build failed).
+ * `stop()` cancels what is still running (the build failed). A throw-away store read by the native
+ * writer keeps a window of two layers (layer-window.ts): each layer also gets a `release()`, and a
+ * download starts only once the layer two positions before it was released.
  *
  * @example
  * ```ts
