@@ -65,6 +65,13 @@ function restartingImage(): FixtureImage {
   };
 }
 
+/** Layer 0 is not a tar: the build fails on it while later downloads wait for their window. */
+function brokenImage(): FixtureImage {
+  const image = layeredImage();
+  image.layers[0] = { rawTar: Buffer.alloc(4096, "not a tar header ") };
+  return image;
+}
+
 /** The digests of the complete blobs in the throw-away stores under `tmp` (partial files aside). */
 async function storedBlobs(tmp: string): Promise<string[]> {
   if (!existsSync(tmp)) return [];
@@ -106,6 +113,7 @@ describe("pull without a cache: a window of layers on disk", () => {
     tmp = await tmpDir("pull-nocache-window-");
     const pushed = await pushImage(server, "library/window:1", layeredImage());
     windowDigests = pushed.layout.images[0]!.layers.map((layer) => layer.digest);
+    await pushImage(server, "library/broken:1", brokenImage());
     const restart = await pushImage(server, "library/restart:1", restartingImage());
     restartDigests = restart.layout.images[0]!.layers.map((layer) => layer.digest);
   });
@@ -190,6 +198,24 @@ describe("pull without a cache: a window of layers on disk", () => {
     const cached = await recordedPull(image, restartDigests, false);
     assert.deepEqual(layerOrder(cached.requests, restartDigests), [0, 1, 2], "the cache keeps the layers");
     assert.ok(sif.equals(cached.sif), "the restarted build gives the cached pull's SIF");
+  });
+
+  it("fails at once when the build fails while downloads wait for their window", async () => {
+    const { ctx, home } = freshContext(true);
+    try {
+      await assert.rejects(
+        pull(ctx, "docker://library/broken:1", { noCache: true, name: join(home, "broken.sif"), threads: 5 }),
+        (err: Error) => {
+          assert.equal((err as { code?: string }).code, "LAYER_INVALID", err.message);
+          assert.match(err.message, /layer 1 of 5/);
+          return true;
+        },
+      );
+      assert.deepEqual(await storedBlobs(ctx.settings.tmpDir), [], "the throw-away store is gone");
+      assert.equal(existsSync(join(home, "broken.sif")), false);
+    } finally {
+      ctx.close();
+    }
   });
 
   it("keeps every layer for tar2sqfs, which reads them twice", async () => {
