@@ -247,9 +247,9 @@ async function buildTree(
     } catch (err) {
       throw layerError(name, err);
     }
-    startScan(i + Math.max(1, concurrency));
     // One pass: the layer's bodies are in the sink, so its blob may go (a restart asks again).
     if (store) await layers[i]!.release?.();
+    startScan(i + Math.max(1, concurrency));
     if (scanned.stored !== null) {
       stored.numbers.push(scanned.stored);
       stored.bytes += scanned.storedBytes;
