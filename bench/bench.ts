@@ -60,6 +60,8 @@ interface BenchImage {
 interface Row {
   label: string;
   args: string[];
+  /** Variables added to the pull's environment. */
+  env?: NodeJS.ProcessEnv;
   target?: number;
   seconds: number[];
   rss: number;
@@ -130,7 +132,8 @@ function lastLine(text: string): string {
 /** One cold pull into an empty home; the home is left for a warm re-pull. */
 async function coldPull(row: Row, image: BenchImage, home: string, host: string): Promise<void> {
   await freshHome(home);
-  const m = await measure(process.execPath, [cli, "pull", ...row.args, image.ref], pullEnv(home, host), {
+  const env = { ...pullEnv(home, host), ...row.env };
+  const m = await measure(process.execPath, [cli, "pull", ...row.args, image.ref], env, {
     scratch: [home],
     allowFailure: true,
   });
@@ -197,6 +200,15 @@ function pullRows(image: BenchImage): Row[] {
       scratch: 0,
       output: 0,
     },
+    nocache: {
+      label: `sregistry pull, default, SINGULARITY_DISABLE_CACHE=yes (native, ${defaultGzip})`,
+      args: [],
+      env: { SINGULARITY_DISABLE_CACHE: "yes" },
+      seconds: [],
+      rss: 0,
+      scratch: 0,
+      output: 0,
+    },
     gzip9: {
       label: "sregistry pull --compression gzip:9 (native)",
       args: ["--compression", "gzip:9"],
@@ -224,7 +236,7 @@ function pullRows(image: BenchImage): Row[] {
       output: 0,
     },
   };
-  return (["default", "gzip9", "zstd", "tar2sqfs"] as const)
+  return (["default", "nocache", "gzip9", "zstd", "tar2sqfs"] as const)
     .filter((name) => options.rows.has(name))
     .map((name) => rows[name]);
 }
@@ -247,7 +259,7 @@ async function benchImage(image: BenchImage, host: string): Promise<Row[]> {
     for (const row of rows) {
       if (row.error) continue;
       await coldPull(row, image, home, host);
-      if (row.args.length === 0 && !row.error) {
+      if (row.args.length === 0 && row.env === undefined && !row.error) {
         const m = await measure(process.execPath, [cli, "--quiet", "pull", image.ref], pullEnv(home, host));
         warm.seconds.push(m.seconds);
         warm.rss = Math.max(warm.rss, m.peakTreeRssBytes);

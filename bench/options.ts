@@ -3,7 +3,8 @@
  * as BENCH_* variables (`BENCH_ONLY=big`), flags winning.
  *
  *   --only=big,many,startup,levels   scenarios (default all)
- *   --rows=default,gzip9,zstd,tar2sqfs,peer   pull rows per image (default all)
+ *   --rows=default,nocache,gzip9,zstd,tar2sqfs,peer   pull rows per image (default all;
+ *                      nocache = the default pull with SINGULARITY_DISABLE_CACHE=yes)
  *   --repeats=N        cold pulls per row and image (default 2; BENCH_MANY_REPEATS for the many-files image, default 1)
  *   --levels=1-9       gzip levels of the writer-alone table (e.g. 1,6,9)
  *   --startup-runs=N   runs per start-up command (default 11)
@@ -21,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const SCENARIOS = ["big", "many", "startup", "levels"] as const;
-export const ROWS = ["default", "gzip9", "zstd", "tar2sqfs", "peer"] as const;
+export const ROWS = ["default", "nocache", "gzip9", "zstd", "tar2sqfs", "peer"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 export type RowName = (typeof ROWS)[number];
 

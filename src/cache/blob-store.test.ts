@@ -332,3 +332,32 @@ describe("BlobStore.temporary", () => {
     }
   });
 });
+
+describe("BlobStore.discard", () => {
+  it("deletes one blob of a temporary store, which ensure() then fetches again; a persistent store refuses", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "sregistry-discard-"));
+    try {
+      const store = await BlobStore.temporary(parent);
+      const data = Buffer.from("read once\n");
+      const { Readable } = await import("node:stream");
+      let opened = 0;
+      const opener: BlobOpener = async () => {
+        opened++;
+        return { body: Readable.from([data]), offset: 0 };
+      };
+      const blob = { digest: digestOf(data), size: data.length };
+      await store.ensure(blob, opener);
+      await store.discard(blob.digest);
+      assert.equal(await store.has(blob.digest), false);
+      const again = await store.ensure(blob, opener);
+      assert.equal(again.cached, false, "fetched again, not trusted from before");
+      assert.equal(opened, 2);
+      assert.equal(await readFile(store.path(blob.digest), "utf8"), "read once\n");
+      await store.dispose();
+      const persistent = new BlobStore(join(parent, "keep"));
+      await assert.rejects(persistent.discard(blob.digest), /only for a temporary blob store/);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});

@@ -120,6 +120,30 @@ export class BlobStore {
     if (this.isTemporary) await rm(this.root, { recursive: true, force: true });
   }
 
+  /** True for a private store made by `temporary()` (deleted by `dispose()`). */
+  get temporary(): boolean {
+    return this.isTemporary;
+  }
+
+  /**
+   * Deletes one blob of a temporary store as soon as the pull has read it for the last time
+   * (SINGULARITY_DISABLE_CACHE keeps scratch disk to the layers in flight: pull/download-stage.ts);
+   * `ensure()` fetches it again if it is needed after all. Refused on a persistent store, whose
+   * blobs other pulls share.
+   *
+   * @example
+   * ```ts
+   * const store = await BlobStore.temporary(os.tmpdir());
+   * await store.discard("sha256:…");
+   * ```
+   */
+  async discard(digest: string): Promise<void> {
+    if (!this.isTemporary) throw new Error("discard() is only for a temporary blob store");
+    const path = this.path(digest);
+    this.trusted.delete(path);
+    await unlinkQuietly(path);
+  }
+
   /** Where the blob lives (or would live); throws BAD_DIGEST for anything but a valid digest. */
   path(digest: string): string {
     return this.layout.blobPath(digest);

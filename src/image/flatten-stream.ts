@@ -43,6 +43,8 @@ export interface StoredLayer {
    * build then starts before the download ends and reads each layer as soon as it is there.
    */
   ready?: () => Promise<void>;
+  /** The build will not read the blob again without `ready()` first (flatten/types.ts `release`). */
+  release?: () => Promise<void>;
 }
 
 export interface FlattenIntoInput {
@@ -217,6 +219,7 @@ async function layerSources(input: FlattenIntoInput, open: Set<Readable>): Promi
         return stream;
       },
     };
+    if (layer.release) source.release = layer.release;
     const ready = layer.ready;
     if (ready) {
       source.ready = async () => {

@@ -5,7 +5,9 @@
  * once: the cached layers, each with a `ready()` that resolves when its blob is verified, so the
  * build can run alongside (pipeline.ts). `finished` settles once every download has stopped; at the
  * first failure every `ready()` still pending rejects with it and `failed` is aborted with it.
- * `stop()` cancels what is still running (the build failed).
+ * `stop()` cancels what is still running (the build failed). A throw-away store read by the native
+ * writer keeps a window of two layers (layer-window.ts): each layer also gets a `release()`, and a
+ * download starts only once the layer two positions before it was released.
  *
  * @example
  * ```ts
@@ -26,6 +28,7 @@ import type { ResolvedImage } from "../registry/client.js";
 import { preflight } from "../util/disk.js";
 import { downloadLayers, uniqueLayers } from "./download.js";
 import { type StoredLayer } from "../image/flatten-stream.js";
+import { LayerWindow, windowBytes } from "./layer-window.js";
 import { removeStaleBuilds } from "./temp-files.js";
 import { type Job, buildOutput, outputDir, explainFullDisk } from "./job.js";
 
@@ -73,17 +76,27 @@ export async function downloadStage(
     failed.abort(err);
     for (const waiting of ready.values()) waiting.reject(err);
   };
+  const input = {
+    store,
+    remote: job.remote,
+    threads: options.threads ?? job.ctx.settings.threads,
+    allowForeign: options.allowForeignLayers ?? false,
+    logger: job.ctx.logger,
+    httpsNoVerify: job.ctx.settings.httpsNoVerify,
+    signal,
+  };
+  // The second read of a deleted blob (a restart) is the build's own wait: no progress events.
+  const window = usesWindow(job, store)
+    ? new LayerWindow(resolved.layers, store, (layer) =>
+        downloadLayers({ ...input, layers: [layer], threads: 1, emit: () => {} }),
+      )
+    : undefined;
   const finished = explainFullDisk(store.root, "the layers being downloaded", toDownload, () =>
     downloadLayers({
-      store,
-      remote: job.remote,
+      ...input,
       layers: resolved.layers,
-      threads: options.threads ?? job.ctx.settings.threads,
-      allowForeign: options.allowForeignLayers ?? false,
       emit,
-      logger: job.ctx.logger,
-      httpsNoVerify: job.ctx.settings.httpsNoVerify,
-      signal,
+      ...(window ? { admit: (layer, stop) => window.admit(layer.digest, stop) } : {}),
       onLayerReady: (digest) => ready.get(digest)?.resolve(),
       onFailure: fail,
     }),
@@ -99,13 +112,25 @@ export async function downloadStage(
     },
   );
   finished.catch(() => undefined); // awaited by the pipeline; never "unhandled" meanwhile
-  const stored = resolved.layers.map((l) => ({
+  const stored = resolved.layers.map((l, position) => ({
     digest: l.digest,
     mediaType: l.mediaType,
     path: store.path(l.digest),
-    ready: () => ready.get(l.digest)!.promise,
+    ready: window
+      ? () => ready.get(l.digest)!.promise.then(() => window.ensure(position))
+      : () => ready.get(l.digest)!.promise,
+    ...(window ? { release: () => window.release(position) } : {}),
   }));
   return { stored, outDir, finished, failed: failed.signal, stop: (reason) => cancel.abort(reason) };
+}
+
+/**
+ * A throw-away store read by the native writer's single pass keeps only a window of layers
+ * (layer-window.ts). An external tool (tar2sqfs, sqfstar) or a sandbox reads every layer a second
+ * time after the whole first pass, so there every blob stays until the pull ends.
+ */
+function usesWindow(job: Job, store: BlobStore): boolean {
+  return store.temporary && job.builder === "native" && job.options.sandbox === undefined;
 }
 
 interface Deferred {
@@ -134,7 +159,10 @@ async function checkSpace(
   cached: boolean[],
 ): Promise<number> {
   const layers = uniqueLayers(image.layers);
-  const toDownload = layers.reduce((sum, l, i) => sum + (cached[i] || l.size < 0 ? 0 : l.size), 0);
+  // Without a cache the native writer's pull holds two layers at a time (layer-window.ts).
+  const toDownload = usesWindow(job, store)
+    ? windowBytes(image.layers)
+    : layers.reduce((sum, l, i) => sum + (cached[i] || l.size < 0 ? 0 : l.size), 0);
   const total = layers.reduce((sum, l) => sum + Math.max(0, l.size), 0);
   // A gzip squashfs of the flattened tree is about the size of the compressed layers (allow 25 %
   // more); a sandbox is the uncompressed tree, typically 2-3 times the compressed layers.

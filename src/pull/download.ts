@@ -50,6 +50,11 @@ export interface DownloadInput {
   httpsNoVerify?: boolean;
   /** Foreign-URL fetching knobs for tests (DNS, loopback servers, transport). */
   foreignUrls?: Pick<ForeignBlobOptions, "resolve" | "allowLoopbackForTests" | "transport">;
+  /**
+   * Awaited before each layer's download starts (a pull without a cache keeps only a window of
+   * layers on disk: layer-window.ts); a rejection fails the download like a failed request.
+   */
+  admit?: (layer: Descriptor, signal: AbortSignal) => Promise<void>;
   /** Called once a layer is in the cache, verified (digest and size): the build may read it. */
   onLayerReady?: (digest: string) => void;
   /**
@@ -98,6 +103,7 @@ export async function downloadLayers(input: DownloadInput): Promise<void> {
         // (request, body copy, retry sleeps, lock waits) then sit on it, not on the one signal
         // every worker shares (which warned MaxListenersExceeded past 10). AbortSignal.any adds
         // no listener to its sources: https://nodejs.org/api/globals.html#abortsignalanysignals
+        await input.admit?.(layer, signal);
         await fetchLayer(input, layer, AbortSignal.any([signal]), foreignTransport);
         input.onLayerReady?.(layer.digest);
       } catch (err) {

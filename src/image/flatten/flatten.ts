@@ -19,7 +19,10 @@
  * every file body as it streams, one layer at a time, and pass 2 reads no layer at all. If the
  * plan leaves more stored content unused than `storedUnusedLimit` allows (later layers deleted or
  * replaced it), the sink is restarted (`restart()`) and the build goes on in two passes, so the
- * image carries no big dead content and is the one a two-pass build gives.
+ * image carries no big dead content and is the one a two-pass build gives. In one pass each layer
+ * is released (`LayerSource.release`) as soon as it is read and verified; a second-pass read awaits
+ * `ready()` again first and releases the layer after (a pull without a cache deletes the blob and
+ * fetches it again only if needed).
  *
  * Why not oci-tools' single top-down pass: reading upper layers first cannot know that a path's
  * parent is a symlink planted by a *lower* layer (`x → /etc` in layer 1, `x/passwd` in layer 2),
@@ -244,6 +247,8 @@ async function buildTree(
     } catch (err) {
       throw layerError(name, err);
     }
+    // One pass: the layer's bodies are in the sink, so its blob may go (a restart asks again).
+    if (store) await layers[i]!.release?.();
     startScan(i + Math.max(1, concurrency));
     if (scanned.stored !== null) {
       stored.numbers.push(scanned.stored);
@@ -391,6 +396,8 @@ async function emitLayerBodies(
     { maxPaxHeaderBytes: budget.maxPaxHeaderBytes },
   );
   const check = new LayerCheck(layer, position, budget.inflateLimit, false);
+  // A blob released after the first pass (a pull without a cache) is fetched and verified again.
+  await layer.ready?.();
   await readLayer(layer, position, async (stream) => {
     for await (const chunk of stream) {
       check.update(chunk as Buffer);
@@ -402,4 +409,5 @@ async function emitLayerBodies(
     reader.end();
     if (remaining > 0) throw new TarFormatError("layer ended before all its files were read again");
   });
+  await layer.release?.();
 }

@@ -36,6 +36,13 @@ export interface LayerSource {
    * it opens the layer, so a build can start on layer 0 while later layers still download.
    */
   ready?: () => Promise<void>;
+  /**
+   * Called once the flattener has read and verified the layer and will not open it again without
+   * calling `ready()` first: after its first-pass read when the sink stores bodies early (one
+   * pass), after its second-pass read otherwise. A pull without a cache deletes the blob here
+   * (pull/layer-window.ts); `ready()` then fetches it again if a restart needs it.
+   */
+  release?: () => Promise<void>;
 }
 
 /** A synthetic entry (e.g. `/.singularity.d` files) placed over the image. */

@@ -57,17 +57,24 @@ async function build(
   const path = join(work, name);
   await writeFile(path, HEAD);
   let opens = 0;
-  const sources: LayerSource[] = layers.map((data) => {
+  /** "ready 0", "open 0", "release 0", … in the order the flattener called them. */
+  const calls: string[] = [];
+  const sources: LayerSource[] = layers.map((data, i) => {
     const layer = memoryLayer(data);
     const open = layer.open.bind(layer);
-    return { ...layer, open: () => (opens++, open()) };
+    return {
+      ...layer,
+      open: () => (opens++, calls.push(`open ${i}`), open()),
+      ready: async () => void calls.push(`ready ${i}`),
+      release: async () => void calls.push(`release ${i}`),
+    };
   });
   const sink = await openNativeSink({ path, offset: OFFSET }, { compression: { algorithm: "gzip" } });
   const stats = await flattenLayers(sources, [], wrap(sink), options);
   const result = await sink.close();
   const bytes = await readFile(path);
   assert.deepEqual(bytes.subarray(0, HEAD.length), HEAD, "the bytes before the partition are kept");
-  return { path, stats, opens, size: result.size, bytes };
+  return { path, stats, opens, calls, size: result.size, bytes };
 }
 
 function listing(path: string): string {
@@ -100,12 +107,29 @@ describe("stored content that later layers remove", () => {
       assert.equal(restarted.stats.storedUnusedBytes, 0);
       // Layer 1 read once in pass 1 and again for opt/keep; layer 2 again only if it owns a body.
       assert.equal(restarted.opens, what === "replaced" ? 4 : 3);
+      // Each layer released once its single-pass read ended; a second read asks `ready()` first.
+      const again =
+        what === "replaced"
+          ? ["ready 0", "open 0", "release 0", "ready 1", "open 1", "release 1"]
+          : ["ready 0", "open 0", "release 0"];
+      assert.deepEqual(restarted.calls, [
+        "ready 0",
+        "open 0",
+        "release 0",
+        "ready 1",
+        "open 1",
+        "release 1",
+        ...again,
+      ]);
       const restartLines = lines.filter((line) => /restarting the image in two passes/.test(line));
       assert.equal(restartLines.length, 1);
       assert.match(restartLines[0]!, /stored 600\d{3} of 600\d{3} content bytes .*\(limit 100000\)/);
 
       const reference = await build("two-pass.sif", [lower, upper], {}, twoPass);
       assert.equal(reference.stats.restarted, false);
+      // Two passes (two layers scanned at once): no release until a layer's last (second) read.
+      assert.deepEqual(reference.calls.slice(0, 4).sort(), ["open 0", "open 1", "ready 0", "ready 1"]);
+      assert.deepEqual(reference.calls.slice(4), again);
       assert.deepEqual(restarted.bytes, reference.bytes, "byte-identical to a two-pass build");
       const forced = await build("forced.sif", [lower, upper], { storedUnusedLimit: () => 0 });
       assert.deepEqual(forced.bytes, reference.bytes);
@@ -130,6 +154,7 @@ describe("stored content that later layers remove", () => {
     const built = await build("small.sif", [lower, upper], {}); // the default limit
     assert.equal(built.stats.restarted, false);
     assert.equal(built.opens, 2);
+    assert.deepEqual(built.calls, ["ready 0", "open 0", "release 0", "ready 1", "open 1", "release 1"]);
     assert.equal(built.stats.storedUnusedBytes, 50_000);
     assert.doesNotMatch(listing(built.path), /tmp\/cache/);
   });
