@@ -6,8 +6,8 @@
  * build can run alongside (pipeline.ts). `finished` settles once every download has stopped; at the
  * first failure every `ready()` still pending rejects with it and `failed` is aborted with it.
  * `stop()` cancels what is still running (the build failed). A throw-away store read by the native
- * writer keeps a window of two layers (layer-window.ts): each layer also gets a `release()`, and a
- * download starts only once the layer two positions before it was released.
+ * writer holds at most one layer's worth of bytes (layer-window.ts): each layer also gets a
+ * `release()`, and a download starts only once its blob fits beside those not yet released.
  *
  * @example
  * ```ts
@@ -159,7 +159,7 @@ async function checkSpace(
   cached: boolean[],
 ): Promise<number> {
   const layers = uniqueLayers(image.layers);
-  // Without a cache the native writer's pull holds two layers at a time (layer-window.ts).
+  // Without a cache the native writer's pull holds at most the largest layer (layer-window.ts).
   const toDownload = usesWindow(job, store)
     ? windowBytes(image.layers)
     : layers.reduce((sum, l, i) => sum + (cached[i] || l.size < 0 ? 0 : l.size), 0);

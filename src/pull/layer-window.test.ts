@@ -44,22 +44,63 @@ describe("LayerWindow", () => {
     await writeFile(store.path(d), "blob");
   }
 
-  it("admits layer k once layer k - 2 is released (its blob deleted first)", async () => {
-    const layers = [layer(1), layer(2), layer(3), layer(4)];
+  it("admits a layer as large as the largest once the one before it is released (its blob deleted first)", async () => {
+    const layers = [layer(1), layer(2), layer(3)];
     const window = new LayerWindow(layers, store, async () => assert.fail("nothing is fetched again"));
     const signal = new AbortController().signal;
     assert.equal(await settled(window.admit(digest(1), signal)), true);
-    assert.equal(await settled(window.admit(digest(2), signal)), true);
+    const second = window.admit(digest(2), signal);
     const third = window.admit(digest(3), signal);
-    const fourth = window.admit(digest(4), signal);
-    assert.equal(await settled(third), false, "layer 2 waits for layer 0's release");
+    assert.equal(await settled(second), false, "layer 1 waits: two layers are more than the largest");
     await put(digest(1));
     await window.release(0);
     assert.equal(await store.has(digest(1)), false, "layer 0's blob is gone");
-    assert.equal(await settled(third), true);
-    assert.equal(await settled(fourth), false, "layer 3 waits for layer 1's release");
+    assert.equal(await settled(second), true);
+    assert.equal(await settled(third), false, "layer 2 waits for layer 1's release");
     await window.release(1);
-    assert.equal(await settled(fourth), true);
+    assert.equal(await settled(third), true);
+  });
+
+  it("lets small layers download beside the one being read, within the largest layer's size", async () => {
+    // Budget 10 (the largest layer): 4 + 3 + 3 fit at once; 6 fits beside one 3 only; 10 alone.
+    const layers = [layer(11, 4), layer(12, 3), layer(13, 3), layer(14, 6), layer(15, 10)];
+    const window = new LayerWindow(layers, store, async () => {});
+    const signal = new AbortController().signal;
+    const admits = layers.map((l) => window.admit(l.digest, signal));
+    const state = async () => Promise.all(admits.map((a) => settled(a)));
+    assert.deepEqual(await state(), [true, true, true, false, false]);
+    await window.release(0);
+    assert.deepEqual(await state(), [true, true, true, false, false], "3 + 3 + 6 > 10");
+    await window.release(1);
+    assert.deepEqual(await state(), [true, true, true, true, false], "3 + 6 ≤ 10");
+    await window.release(2);
+    assert.deepEqual(await state(), [true, true, true, true, false], "6 + 10 > 10");
+    await window.release(3);
+    assert.deepEqual(await state(), [true, true, true, true, true]);
+  });
+
+  it("downloads a layer of unknown size only when nothing else is held", async () => {
+    const layers = [layer(21, 8), layer(22, -1), layer(23, 1)];
+    const window = new LayerWindow(layers, store, async () => {});
+    const signal = new AbortController().signal;
+    const admits = layers.map((l) => window.admit(l.digest, signal));
+    const state = async () => Promise.all(admits.map((a) => settled(a)));
+    assert.deepEqual(await state(), [true, false, false]);
+    await window.release(0);
+    assert.deepEqual(await state(), [true, true, false], "nothing may join a blob of unknown size");
+    await window.release(1);
+    assert.deepEqual(await state(), [true, true, true]);
+  });
+
+  it("never waits forever behind a blob kept for a later position", async () => {
+    // Position 2 repeats position 0's blob (kept until then): 9 + 10 > 10, yet layer 1 must come.
+    const layers = [layer(31, 9), layer(32, 10), layer(31, 9)];
+    const window = new LayerWindow(layers, store, async () => {});
+    const signal = new AbortController().signal;
+    const second = window.admit(digest(32), signal);
+    assert.equal(await settled(second), false);
+    await window.release(0);
+    assert.equal(await settled(second), true, "the build waits for layer 1: it is admitted");
   });
 
   it("keeps a blob a later position reads again, and fetches a deleted one again when asked", async () => {
@@ -95,10 +136,10 @@ describe("LayerWindow", () => {
     await assert.rejects(window.admit(digest(10), abort.signal), /build failed/);
   });
 
-  it("windowBytes is the two largest consecutive layers", () => {
+  it("windowBytes is the largest layer", () => {
     assert.equal(windowBytes([]), 0);
     assert.equal(windowBytes([layer(1, 5)]), 5);
-    assert.equal(windowBytes([layer(1, 5), layer(2, 1), layer(3, 7), layer(4, 2)]), 9);
+    assert.equal(windowBytes([layer(1, 5), layer(2, 1), layer(3, 7), layer(4, 2)]), 7);
     assert.equal(windowBytes([layer(1, -1), layer(2, 4)]), 4);
   });
 });
