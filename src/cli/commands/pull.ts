@@ -23,6 +23,7 @@ import { SregistryError } from "../../util/errors.js";
 import { chosenPlatform, withPlatformFlags } from "../platform-flags.js";
 import { PullProgress } from "../progress.js";
 import type { CliRuntime } from "../runtime.js";
+import { keepYoungGenerationSmall } from "../young-generation.js";
 
 interface PullFlags {
   name?: string;
@@ -85,6 +86,7 @@ export function registerPull(program: Command, rt: CliRuntime): void {
         "  sregistry pull --sandbox ./ubuntu docker://ubuntu:22.04",
     )
     .action(async (image: string, flags: PullFlags) => {
+      keepYoungGenerationSmall();
       const ctx = rt.context();
       rt.announce(registryClient(ctx, image).client);
       const threads = parseThreads(flags.threads);

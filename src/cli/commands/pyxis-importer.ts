@@ -13,6 +13,7 @@ import { Context } from "../../api/context.js";
 import { importerGet, importerRelease, pyxisStep } from "../../pyxis/importer.js";
 import { Logger, LEVELS, parseMessageLevel } from "../../util/log.js";
 import type { CliRuntime } from "../runtime.js";
+import { keepYoungGenerationSmall } from "../young-generation.js";
 
 export function registerPyxisImporter(program: Command, rt: CliRuntime): void {
   const cmd = program
@@ -23,6 +24,7 @@ export function registerPyxisImporter(program: Command, rt: CliRuntime): void {
     .description("print the path of the image's squashfs for this job step (PYXIS_RUNTIME_PATH, SLURM_*)")
     .argument("<uri>", "enroot image uri, e.g. docker://nvcr.io#nvidia/pytorch:24.01-py3")
     .action(async (uri: string) => {
+      keepYoungGenerationSmall();
       const step = pyxisStep(rt.env);
       const path = await importerGet(stderrContext(rt), uri, step);
       rt.stdout.write(path + "\n");
