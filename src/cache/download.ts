@@ -225,6 +225,8 @@ class WriteBatch {
     try {
       await writeAll(this.file, chunks, this.progress.written, bytes);
     } catch (err) {
+      // Reported at receipt, never written: take them back (a retry receives them again).
+      this.options.onProgress?.(-bytes);
       this.failed = true;
       throw localError(err, this.tempPath);
     }

@@ -103,6 +103,38 @@ describe("LayerWindow", () => {
     assert.equal(await settled(second), true, "the build waits for layer 1: it is admitted");
   });
 
+  it("walks a schema 1 image (no sizes, the empty layer repeated) one layer at a time to the end", async () => {
+    const layers = [layer(41, -1), layer(42, -1), layer(43, -1), layer(42, -1), layer(44, -1), layer(42, -1)];
+    const window = new LayerWindow(layers, store, async () => {});
+    const signal = new AbortController().signal;
+    const admits = [41, 42, 43, 44].map((n) => window.admit(digest(n), signal));
+    const state = async () => Promise.all(admits.map((a) => settled(a)));
+    assert.deepEqual(await state(), [true, false, false, false]);
+    await window.release(0);
+    assert.deepEqual(await state(), [true, true, false, false]);
+    await window.release(1); // 42 stays: positions 3 and 5 read it again
+    assert.deepEqual(await state(), [true, true, true, false], "admitted beside the kept blob");
+    await window.release(2);
+    await window.release(3);
+    assert.deepEqual(await state(), [true, true, true, true]);
+  });
+
+  it("counts a blob fetched again, and frees it again on its release", async () => {
+    const layers = [layer(51, 10), layer(52, 10)];
+    const window = new LayerWindow(layers, store, async (again) => put(again.digest));
+    const signal = new AbortController().signal;
+    const second = window.admit(digest(52), signal);
+    await put(digest(51));
+    await window.release(0);
+    assert.equal(await settled(second), true);
+    await put(digest(52));
+    await window.release(1);
+    await window.ensure(0); // a restart's second pass
+    assert.equal(await store.has(digest(51)), true);
+    await window.release(0);
+    assert.equal(await store.has(digest(51)), false, "deleted again after its second read");
+  });
+
   it("keeps a blob a later position reads again, and fetches a deleted one again when asked", async () => {
     // Schema 1 repeats a layer: positions 0 and 2 are one blob.
     const layers = [layer(5), layer(6), layer(5), layer(7)];

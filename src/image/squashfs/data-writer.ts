@@ -105,8 +105,13 @@ export class DataWriter {
   private readonly pendingStart = new Set<number>();
   /** Block buffers free for reuse (takeBlock / recycle). */
   private readonly spare: Buffer[] = [];
-  /** Stored blocks placed but not yet written: consecutive, from `batchStart`. */
-  private batch: Buffer[] = [];
+  /**
+   * Stored blocks placed but not yet written, copied one after another from `batchStart`; the other
+   * buffer belongs to the write in flight. Two buffers reused for the whole image: a fresh one per
+   * write would be the same external-memory churn that reusing block buffers removed.
+   */
+  private batch: Buffer;
+  private inFlight: Buffer;
   private batchStart = 0;
   private batchBytes = 0;
   /** The write of the last batch, and where the furthest write issued so far ends. */
@@ -123,6 +128,8 @@ export class DataWriter {
     this.scratch = Buffer.allocUnsafe(blockSize);
     this.small = Buffer.allocUnsafe(blockSize + 32);
     this.fragment = this.takeBlock();
+    this.batch = Buffer.allocUnsafeSlow(WRITE_BATCH + blockSize);
+    this.inFlight = Buffer.allocUnsafeSlow(WRITE_BATCH + blockSize);
   }
 
   get fragmentCount(): number {
@@ -354,6 +361,7 @@ export class DataWriter {
         if (job.original >= 0) {
           // Forget this copy's blocks: rewind over them and share the first copy's.
           this.position = t.start.array[job.file]!;
+          this.dropBatchFrom(this.position);
           t.blockSizes.length = t.firstBlock.array[job.file]!;
           t.start.array[job.file] = t.start.array[job.original]!;
           t.firstBlock.array[job.file] = t.firstBlock.array[job.original]!;
@@ -362,27 +370,36 @@ export class DataWriter {
     }
   }
 
-  /** Adds a stored block to the batch; writes the batch when it is full or `at` does not follow it. */
+  /** Copies a stored block into the batch; writes the batch when full or when `at` does not follow it. */
   private async place(stored: Buffer, at: number): Promise<void> {
     if (this.batchBytes > 0 && at !== this.batchStart + this.batchBytes) await this.flushBatch();
     if (this.batchBytes === 0) this.batchStart = at;
-    this.batch.push(stored);
+    stored.copy(this.batch, this.batchBytes);
     this.batchBytes += stored.length;
+    this.recycle(stored);
     if (this.batchBytes >= WRITE_BATCH) await this.flushBatch();
   }
 
   /**
-   * Starts the batch's write, then waits for the one before it: at most two run at once. A batch
-   * that starts before the end of an earlier write (a duplicate's blocks were rewound over) first
-   * waits for the earlier write, so the later bytes land last.
+   * Forgets what the batch holds from image position `at` on: a duplicate's blocks, rewound over
+   * (they are always the last placed), need not be written at all.
+   */
+  private dropBatchFrom(at: number): void {
+    if (this.batchBytes === 0 || at >= this.batchStart + this.batchBytes) return;
+    this.batchBytes = Math.max(0, at - this.batchStart);
+  }
+
+  /**
+   * Starts the batch's write, then waits for the one before it: at most two run at once, and the
+   * batch buffer of the finished one takes the next blocks. A batch that starts before the end of
+   * an earlier write (a duplicate's blocks already written, rewound over) first waits for the
+   * earlier write, so the later bytes land last.
    */
   private async flushBatch(): Promise<void> {
     if (this.batchBytes === 0) return;
-    // Always one copy: the raw blocks in the batch are then free again.
-    const data = Buffer.concat(this.batch, this.batchBytes);
-    for (const stored of this.batch) this.recycle(stored);
+    const data = this.batch.subarray(0, this.batchBytes);
     const at = this.batchStart;
-    this.batch = [];
+    [this.batch, this.inFlight] = [this.inFlight, this.batch];
     this.batchBytes = 0;
     const previous = this.lastWrite;
     if (at < this.issuedEnd) await previous;
