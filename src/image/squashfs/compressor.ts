@@ -25,6 +25,7 @@ import { DEFAULT_LEVELS } from "./compression.js";
 import { Compressor } from "./format.js";
 import { loadLz4 } from "./lz4-codec.js";
 import { loadZstd } from "./zstd-codec.js";
+import { looksIncompressible } from "./incompressible.js";
 
 export interface CompressionSpec {
   name: "gzip" | "zstd" | "lz4" | "none";
@@ -99,9 +100,11 @@ export class BlockCompressor {
             : null;
   }
 
-  /** Compresses a data block in the thread pool; null when it should be stored raw. */
+  /** Compresses a data block in the thread pool; null when it should be stored raw (or looks incompressible). */
   async compress(block: Buffer): Promise<Buffer | null> {
     if (this.codec === null) return null;
+    // Random-looking blocks would come back larger and be stored raw: skip the codec (incompressible.ts).
+    if (looksIncompressible(block)) return null;
     const packed = await this.codec.compress(block);
     return packed.length < block.length ? packed : null;
   }
